@@ -1,0 +1,84 @@
+# pam-totp. `make` builds build/pam_totp.so and build/pam-totp-setup; `make check` runs every test.
+# Debug (tests) and release (artifacts) builds use separate scratch paths so neither rebuilds the other.
+
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+SWIFT       ?= swift
+PYTHON      ?= /usr/bin/python3
+# The system's PAM module directory, derived from where libpam lives (…/lib/<triplet>/security on Debian).
+PAMDIR      ?= $(shell dirname "$$(ldconfig -p | awk '/libpam\.so\.0 / {print $$NF; exit}')")/security
+STATEDIR    ?= /var/lib/pam-totp
+DOCDIR      ?= $(PREFIX)/share/doc/pam-totp
+MANDIR      ?= $(PREFIX)/share/man
+
+RELEASE_SCRATCH := .build-release
+DEBUG_SCRATCH   := .build-debug
+# -static-stdlib: the module carries the Swift standard library, so servers need no Swift runtime.
+# lld: gold leaves GLOB_DAT relocations against local Swift type metadata, which puts those local
+# symbols into .dynsym; lld resolves them, so the module's dynamic symbols are only pam_sm_*.
+RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) -Xswiftc -static-stdlib -Xswiftc -use-ld=lld
+
+DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev pamtester libpam-wrapper libnss-wrapper \
+                oathtool zbar-tools gcc make binutils util-linux python3 python3-pytest
+
+.PHONY: all build deps check unit integration install uninstall clean format lint harness
+
+all: build
+
+build:
+	$(SWIFT) build $(RELEASE_FLAGS) --product pam_totp
+	$(SWIFT) build $(RELEASE_FLAGS) --product pam-totp-setup
+	mkdir -p build
+	cp $(RELEASE_SCRATCH)/release/libpam_totp.so build/pam_totp.so
+	cp $(RELEASE_SCRATCH)/release/pam-totp-setup build/pam-totp-setup
+	strip --strip-unneeded build/pam_totp.so build/pam-totp-setup
+
+# Installs the Debian packages the build and the tests need; does nothing when all are present.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else echo "all build and test packages are installed"; fi
+
+# The C program the integration tests drive PAM with (pam_start_confdir and a scripted conversation).
+harness: build/pamdrive
+build/pamdrive: Tests/harness/pamdrive.c
+	mkdir -p build
+	cc -O2 -Wall -Wextra -Werror -o $@ $< -lpam
+
+check: lint build harness unit integration
+
+unit:
+	$(SWIFT) test --scratch-path $(DEBUG_SCRATCH) --disable-swift-testing
+
+integration: build harness
+	$(PYTHON) -m pytest -q Tests/integration
+
+install: build
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DOCDIR)/pam.d-examples
+	install -m 0644 build/pam_totp.so $(DESTDIR)$(PAMDIR)/pam_totp.so
+	install -m 0755 build/pam-totp-setup $(DESTDIR)$(PREFIX)/sbin/pam-totp-setup
+	install -m 0644 pam.d-examples/* $(DESTDIR)$(DOCDIR)/pam.d-examples/
+	install -m 0644 README.md docs/FILEFORMAT.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 man/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/pam_totp.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+
+uninstall:
+	rm -f $(DESTDIR)$(PAMDIR)/pam_totp.so $(DESTDIR)$(PREFIX)/sbin/pam-totp-setup
+	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man1/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man8/pam_totp.8
+	@echo "left $(STATEDIR) in place: it holds users' replay and recovery-code state"
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf build $(RELEASE_SCRATCH) $(DEBUG_SCRATCH)

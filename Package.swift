@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+// The package behind pam_totp.so and pam-totp-setup. docs/DESIGN.md says why the targets are split
+// the way they are.
+import PackageDescription
+
+// The module's linker settings need absolute paths (the version script), so derive the package root
+// from this manifest's own location.
+let packageRoot = String(#filePath.dropLast("/Package.swift".count))
+
+let package = Package(
+    name: "pam-totp",
+    products: [
+        // Built as libpam_totp.so; the Makefile copies it to build/pam_totp.so.
+        .library(name: "pam_totp", type: .dynamic, targets: ["CPAMTOTPShim"]),
+        .executable(name: "pam-totp-setup", targets: ["pam-totp-setup"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // System libraries: each is a module map and one umbrella header.
+        .systemLibrary(name: "CPAM", path: "Sources/CPAM"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+
+        // The only Swift code that touches libcrypto.
+        .target(name: "TOTPCrypto", dependencies: ["COpenSSL"]),
+        // Pure decisions: no PAM, no files, no clock.
+        .target(name: "TOTPCore", dependencies: ["TOTPCrypto"]),
+        // Files: secure open, ownership and mode checks, locking, atomic rewrite.
+        .target(name: "TOTPStorage", dependencies: ["TOTPCore", "CTOTPSystem"]),
+        // C wrappers for the few system calls Swift's Glibc module lacks (setfsuid/setfsgid).
+        .target(name: "CTOTPSystem"),
+        // The module's logic: options, conversation, logging, one mapping to PAM codes.
+        .target(name: "PAMTOTP", dependencies: ["TOTPCore", "TOTPStorage", "CPAM", "CPAMTOTPShimHelpers"]),
+        // C helpers Swift cannot express (variadic pam_syslog/pam_prompt).
+        .target(name: "CPAMTOTPShimHelpers", dependencies: ["CPAM"], path: "Sources/CPAMTOTPShim/helpers"),
+        // The pam_sm_* entry points. Linked with -z nodelete (libpam dlcloses modules; a Swift image
+        // must never be unmapped) and a version script that exports only pam_sm_*.
+        .target(
+            name: "CPAMTOTPShim",
+            dependencies: ["PAMTOTP", "CPAM"],
+            path: "Sources/CPAMTOTPShim/entry",
+            linkerSettings: [
+                .unsafeFlags([
+                    "-Xlinker", "-z", "-Xlinker", "nodelete",
+                    "-Xlinker", "--version-script=\(packageRoot)/Sources/CPAMTOTPShim/pam_totp.map",
+                ])
+            ]
+        ),
+        .executableTarget(
+            name: "pam-totp-setup",
+            dependencies: [
+                "TOTPCore", "TOTPStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TOTPCoreTests", dependencies: ["TOTPCore", "TOTPCrypto"]),
+        .testTarget(name: "TOTPStorageTests", dependencies: ["TOTPStorage", "TOTPCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

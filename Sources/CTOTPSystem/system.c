@@ -1,0 +1,16 @@
+#define _GNU_SOURCE
+#include "ctotp_system.h"
+#include <fcntl.h>
+#include <string.h>
+#include <sys/fsuid.h>
+
+int ctotp_setfsuid(uid_t uid) { return setfsuid(uid); }
+int ctotp_setfsgid(gid_t gid) { return setfsgid(gid); }
+
+int ctotp_lock_exclusive(int fd) {
+    struct flock lock;
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    return fcntl(fd, F_OFD_SETLKW, &lock);
+}

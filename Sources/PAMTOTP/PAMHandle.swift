@@ -1,0 +1,69 @@
+internal import CPAM
+internal import CPAMTOTPShimHelpers
+import Glibc
+
+/// The libpam calls the module makes, with C types kept inside this file.
+struct PAMHandle {
+    private let pamh: OpaquePointer
+    /// PAM_SILENT: the application asked for no informational messages.
+    let silent: Bool
+
+    init(_ pamh: OpaquePointer, silent: Bool) {
+        self.pamh = pamh
+        self.silent = silent
+    }
+
+    /// The user being authenticated (calls `pam_get_user`, which may prompt for it).
+    func user() -> String? {
+        var name: UnsafePointer<CChar>?
+        guard pam_get_user(pamh, &name, nil) == PAM_SUCCESS, let name else { return nil }
+        return String(cString: name)
+    }
+
+    /// The remote host (`PAM_RHOST`), if the application set one.
+    func remoteHost() -> String? {
+        var item: UnsafeRawPointer?
+        guard pam_get_item(pamh, PAM_RHOST, &item) == PAM_SUCCESS, let item else { return nil }
+        let text = String(cString: item.assumingMemoryBound(to: CChar.self))
+        return text.isEmpty ? nil : text
+    }
+
+    /// Asks a question with echo off (calls `pam_prompt`). The answer is returned as bytes, so the
+    /// caller can overwrite it; the copy libpam made is overwritten and freed here. An answer longer
+    /// than `limit` bytes comes back as `limit + 1` bytes of nothing, never copied.
+    func promptHidden(_ text: String, limit: Int) -> [UInt8]? {
+        var response: UnsafeMutablePointer<CChar>?
+        let status = pamtotp_prompt(pamh, PAM_PROMPT_ECHO_OFF, text, &response)
+        defer { pamtotp_free_response(response) }
+        guard status == PAM_SUCCESS, let response else { return nil }
+        let length = strnlen(response, limit + 1)
+        guard length <= limit else { return [UInt8](repeating: 0, count: limit + 1) }
+        return response.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+    }
+
+    /// Shows an error message, unless the application asked for silence.
+    func error(_ text: String) {
+        guard !silent else { return }
+        var ignored: UnsafeMutablePointer<CChar>?
+        _ = pamtotp_prompt(pamh, PAM_ERROR_MSG, text, &ignored)
+        pamtotp_free_response(ignored)
+    }
+
+    /// Shows an informational message, unless the application asked for silence.
+    func info(_ text: String) {
+        guard !silent else { return }
+        var ignored: UnsafeMutablePointer<CChar>?
+        _ = pamtotp_prompt(pamh, PAM_TEXT_INFO, text, &ignored)
+        pamtotp_free_response(ignored)
+    }
+
+    /// Asks libpam to delay a failed authentication by at least `microseconds` (calls `pam_fail_delay`).
+    func failDelay(microseconds: UInt32) {
+        _ = pam_fail_delay(pamh, microseconds)
+    }
+
+    /// Writes one line to syslog through `pam_syslog` (authpriv facility, "pam_totp(SERVICE:auth):" prefix).
+    func log(_ priority: Int32, _ message: String) {
+        pamtotp_syslog(pamh, priority, message)
+    }
+}

@@ -1,0 +1,102 @@
+public import TOTPCrypto
+
+/// What the user typed at the prompt, sorted by shape before anything expensive happens.
+public enum CodeInput: Equatable, Sendable {
+    /// Longer than anything worth looking at; refused without being examined.
+    public static let maxLength = 512
+
+    case otp([UInt8])
+    case recovery([UInt8])
+    case malformed
+
+    /// Sorts `raw`: spaces, tabs and dashes are ignored; exactly `digits` ASCII digits are a TOTP code;
+    /// twelve recovery-code symbols are a recovery code; anything else is malformed.
+    public static func classify(_ raw: [UInt8], digits: Int) -> CodeInput {
+        guard raw.count <= maxLength else { return .malformed }
+        let compact = raw.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "-") }
+        if compact.count == digits && compact.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+            return .otp(compact)
+        }
+        if let normalized = RecoveryCode.normalize(raw) { return .recovery(normalized) }
+        return .malformed
+    }
+
+    /// The method the input's shape asks for, as the log names it: "totp", "recovery" or "none".
+    public var method: String {
+        switch self {
+        case .otp: return "totp"
+        case .recovery: return "recovery"
+        case .malformed: return "none"
+        }
+    }
+}
+
+/// One login attempt's outcome, decided from the enrollment, the state and the clock.
+public enum AttemptOutcome: Equatable, Sendable {
+    case acceptedTOTP(step: UInt64)
+    case acceptedRecovery(remaining: Int)
+    case replayedTOTP
+    case usedRecoveryCode
+    case wrongCode
+    case malformedInput
+
+    public var isSuccess: Bool {
+        switch self {
+        case .acceptedTOTP, .acceptedRecovery: return true
+        default: return false
+        }
+    }
+
+    /// The reason word the log uses for a refusal.
+    public var reason: String {
+        switch self {
+        case .acceptedTOTP, .acceptedRecovery: return "ok"
+        case .replayedTOTP: return "replayed-code"
+        case .usedRecoveryCode: return "used-recovery-code"
+        case .wrongCode: return "wrong-code"
+        case .malformedInput: return "malformed-input"
+        }
+    }
+}
+
+/// Decides one attempt and returns the state to record. Pure: the caller holds the lock and writes.
+public func decideAttempt(
+    input: CodeInput, enrollment: Enrollment, state: UserState, now: Int64, window: Int
+) throws(CryptoError) -> (outcome: AttemptOutcome, state: UserState) {
+    var next = state
+    let outcome: AttemptOutcome
+    switch input {
+    case .otp(let code):
+        let verifier = TOTPVerifier(parameters: enrollment.parameters, window: window)
+        switch try verifier.verify(code: code, secret: enrollment.secret, now: now, lastAcceptedStep: state.lastStep) {
+        case .accepted(let step):
+            next.lastStep = step
+            outcome = .acceptedTOTP(step: step)
+        case .replayed: outcome = .replayedTOTP
+        case .rejected: outcome = .wrongCode
+        }
+    case .recovery(let normalized):
+        if let set = enrollment.recovery, let index = try set.match(normalized: normalized) {
+            let id = RecoverySet.identifier(of: set.hashes[index])
+            if state.usedRecovery.contains(id) {
+                outcome = .usedRecoveryCode
+            } else {
+                // Keep only identifiers of codes in the current set, so the list stays bounded.
+                let current = Set(set.hashes.map(RecoverySet.identifier(of:)))
+                next.usedRecovery = state.usedRecovery.filter { current.contains($0) } + [id]
+                outcome = .acceptedRecovery(remaining: set.hashes.count - next.usedRecovery.count)
+            }
+        } else {
+            outcome = .wrongCode
+        }
+    case .malformed:
+        outcome = .malformedInput
+    }
+    if outcome.isSuccess {
+        next.failures = 0
+    } else {
+        next.failures = min(state.failures, Int(Int32.max)) + 1
+        next.lastFailure = now
+    }
+    return (outcome, next)
+}

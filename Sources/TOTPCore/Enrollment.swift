@@ -1,0 +1,120 @@
+internal import TOTPCrypto
+
+/// One user's enrollment: what the authenticator app knows, plus the hashed recovery codes.
+/// The on-disk form is documented in docs/FILEFORMAT.md.
+public struct Enrollment: Equatable, Sendable {
+    public static let formatVersion = 1
+    /// RFC 4226 asks for 128 bits and recommends 160; 80 is accepted because Google Authenticator
+    /// files (which may be imported) use it.
+    public static let secretLengthRange = 10...128
+
+    public var parameters: OTPParameters
+    public var secret: [UInt8]
+    /// Unix time of enrollment, if known.
+    public var created: Int64?
+    public var recovery: RecoverySet?
+
+    public init(parameters: OTPParameters, secret: [UInt8], created: Int64? = nil, recovery: RecoverySet? = nil) {
+        self.parameters = parameters
+        self.secret = secret
+        self.created = created
+        self.recovery = recovery
+    }
+
+    /// Overwrites the secret in this copy.
+    public mutating func cleanse() {
+        Crypto.cleanse(&secret)
+    }
+
+    /// The file's text.
+    public func serialized() -> [UInt8] {
+        var lines = [
+            "# pam-totp enrollment (docs/FILEFORMAT.md). Written by pam-totp-setup; keep it private.",
+            "version \(Self.formatVersion)",
+            "type totp",
+            "algorithm \(parameters.algorithm.rawValue)",
+            "digits \(parameters.digits)",
+            "period \(parameters.period)",
+            "secret \(Base32.encode(secret))",
+        ]
+        if let created { lines.append("created \(UTCTimestamp.format(created))") }
+        if let recovery {
+            lines.append("recovery-kdf pbkdf2-sha256 \(recovery.iterations) \(Hex.encode(recovery.salt))")
+            for hash in recovery.hashes { lines.append("recovery \(Hex.encode(hash))") }
+        }
+        lines.append("end")
+        return Array((lines.joined(separator: "\n") + "\n").utf8)
+    }
+
+    /// Parses an enrollment file.
+    /// - Throws: `LineFormat.ParseError` with the line and the problem; never the secret.
+    public static func parse(_ bytes: [UInt8]) throws(LineFormat.ParseError) -> Enrollment {
+        let keys: Set<String> = ["type", "algorithm", "digits", "period", "secret", "created", "recovery-kdf", "recovery"]
+        let entries = try LineFormat.entries(bytes, version: formatVersion, keys: keys, repeatable: ["recovery"])
+        var type: Substring?
+        var algorithm: HashAlgorithm?
+        var digits: Int?
+        var period: Int?
+        var secret: [UInt8]?
+        var created: Int64?
+        var kdf: (iterations: Int, salt: [UInt8])?
+        var hashes: [[UInt8]] = []
+        var firstRecoveryLine = 0
+        for entry in entries {
+            let invalid = LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: String(entry.key)))
+            switch entry.key {
+            case "type":
+                guard entry.value == "totp" else { throw invalid }
+                type = entry.value
+            case "algorithm":
+                guard let value = HashAlgorithm(rawValue: String(entry.value)) else { throw invalid }
+                algorithm = value
+            case "digits":
+                digits = try LineFormat.integer(entry, in: OTPParameters.digitsRange)
+            case "period":
+                period = try LineFormat.integer(entry, in: OTPParameters.periodRange)
+            case "secret":
+                // Written canonically by the tool: upper case, no padding, nothing else.
+                guard entry.value.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x32 && $0 <= 0x37) }),
+                    let decoded = try? Base32.decode(String(entry.value)),
+                    secretLengthRange.contains(decoded.count)
+                else { throw invalid }
+                secret = decoded
+            case "created":
+                guard let value = UTCTimestamp.parse(entry.value) else { throw invalid }
+                created = value
+            case "recovery-kdf":
+                let parts = entry.value.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 3, parts[0] == "pbkdf2-sha256",
+                    let iterations = LineFormat.decimal(parts[1]), RecoverySet.iterationsRange.contains(iterations),
+                    let salt = Hex.decode(parts[2], length: RecoverySet.saltLength)
+                else { throw invalid }
+                kdf = (iterations, salt)
+            case "recovery":
+                guard let hash = Hex.decode(entry.value, length: RecoverySet.hashLength), hashes.count < RecoverySet.maxCodes else {
+                    throw invalid
+                }
+                if firstRecoveryLine == 0 { firstRecoveryLine = entry.line }
+                hashes.append(hash)
+            default:
+                throw LineFormat.ParseError(line: entry.line, problem: .unknownKey(String(entry.key)))
+            }
+        }
+        for (name, present) in [
+            ("type", type != nil), ("algorithm", algorithm != nil), ("digits", digits != nil), ("period", period != nil),
+            ("secret", secret != nil),
+        ]
+        where !present {
+            throw LineFormat.ParseError(line: 0, problem: .missingKey(name))
+        }
+        var recovery: RecoverySet?
+        switch (kdf, hashes.isEmpty) {
+        case (nil, true): recovery = nil
+        case (nil, false): throw LineFormat.ParseError(line: firstRecoveryLine, problem: .missingKey("recovery-kdf"))
+        case (let kdf?, _): recovery = RecoverySet(iterations: kdf.iterations, salt: kdf.salt, hashes: hashes)
+        }
+        return Enrollment(
+            parameters: OTPParameters(algorithm: algorithm!, digits: digits!, period: period!),
+            secret: secret!, created: created, recovery: recovery)
+    }
+}

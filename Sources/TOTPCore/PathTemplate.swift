@@ -1,0 +1,69 @@
+/// Where a user's enrollment lives: `%u` is the user name, `%h` the home directory, `%%` a percent
+/// sign, and a leading `~/` the home directory.
+public enum PathTemplate {
+    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        case notAbsolute
+        case unknownEscape
+        case unsafeUserName
+        case badHome
+
+        public var description: String {
+            switch self {
+            case .notAbsolute: return "expected an absolute path, or one starting with ~/ or %h"
+            case .unknownEscape: return "only %u, %h and %% may follow a percent sign"
+            case .unsafeUserName: return "user name cannot be used in a path"
+            case .badHome: return "home directory is not an absolute path"
+            }
+        }
+    }
+
+    /// Whether the template names a file in the user's home (read and written with the user's privileges).
+    public static func usesHome(_ template: String) -> Bool {
+        template.hasPrefix("~/") || template.contains("%h")
+    }
+
+    /// Checks the template's syntax.
+    public static func validate(_ template: String) throws(Problem) {
+        _ = try expand(template, user: "user", home: "/home/user")
+    }
+
+    /// The path for `user` whose home is `home`.
+    public static func expand(_ template: String, user: String, home: String) throws(Problem) -> String {
+        guard isSafeUserName(user) else { throw .unsafeUserName }
+        if usesHome(template) {
+            guard home.hasPrefix("/"), !home.utf8.contains(0) else { throw .badHome }
+        }
+        var out = ""
+        var rest = Substring(template)
+        if rest.hasPrefix("~/") {
+            out = home.hasSuffix("/") ? String(home.dropLast()) : home
+            rest = rest.dropFirst(1)
+        }
+        var escape = false
+        for c in rest {
+            if escape {
+                switch c {
+                case "u": out += user
+                case "h": out += home
+                case "%": out += "%"
+                default: throw .unknownEscape
+                }
+                escape = false
+            } else if c == "%" {
+                escape = true
+            } else {
+                out.append(c)
+            }
+        }
+        guard !escape else { throw .unknownEscape }
+        guard out.hasPrefix("/") else { throw .notAbsolute }
+        return out
+    }
+
+    /// A user name that can stand in a file name: printable ASCII, no slash, not "." or "..", not too long.
+    public static func isSafeUserName(_ name: String) -> Bool {
+        let utf8 = name.utf8
+        return !utf8.isEmpty && utf8.count <= 256 && name != "." && name != ".."
+            && utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "/") }
+    }
+}

@@ -1,0 +1,152 @@
+public import TOTPCrypto
+
+/// One-time recovery codes: 12 symbols of Crockford's Base32 (60 bits), shown as `kf7q-m2xd-9pwa`.
+/// Twelve symbols with letters in them are never mistaken for a 6-8 digit TOTP code.
+public enum RecoveryCode {
+    public static let symbols = 12
+    public static let groupSize = 4
+    /// Crockford's alphabet: no i, l, o or u, so nothing reads as another symbol.
+    static let alphabet: [UInt8] = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
+
+    /// Makes a code from 8 random bytes (the first 60 bits are used).
+    public static func make(from random: [UInt8]) -> String {
+        var value: UInt64 = 0
+        for byte in random.prefix(8) { value = (value << 8) | UInt64(byte) }
+        var normalized: [UInt8] = []
+        for index in 0..<symbols {
+            normalized.append(alphabet[Int((value >> UInt64(59 - 5 * index)) & 31)])
+        }
+        return display(normalized)
+    }
+
+    /// Generates `count` fresh codes from the CSPRNG.
+    public static func generate(count: Int) throws(CryptoError) -> [String] {
+        var codes: [String] = []
+        for _ in 0..<count {
+            var random = try Crypto.randomBytes(8)
+            codes.append(make(from: random))
+            Crypto.cleanse(&random)
+        }
+        return codes
+    }
+
+    /// The canonical form of what a user typed, or nil if it is not shaped like a recovery code.
+    /// Ignores case, spaces and dashes; reads i and l as 1 and o as 0, as Crockford's Base32 does.
+    public static func normalize(_ input: [UInt8]) -> [UInt8]? {
+        guard input.count <= 64 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(symbols)
+        for byte in input {
+            var c = byte
+            if c == UInt8(ascii: " ") || c == UInt8(ascii: "-") || c == UInt8(ascii: "\t") { continue }
+            if c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") { c += 32 }
+            if c == UInt8(ascii: "i") || c == UInt8(ascii: "l") { c = UInt8(ascii: "1") }
+            if c == UInt8(ascii: "o") { c = UInt8(ascii: "0") }
+            guard alphabet.contains(c) else { return nil }
+            out.append(c)
+        }
+        return out.count == symbols ? out : nil
+    }
+
+    /// `kf7qm2xd9pwa` → `kf7q-m2xd-9pwa`.
+    public static func display(_ normalized: [UInt8]) -> String {
+        var out: [UInt8] = []
+        for (index, c) in normalized.enumerated() {
+            if index > 0 && index % groupSize == 0 { out.append(UInt8(ascii: "-")) }
+            out.append(c)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// The stored, hashed form of a user's recovery codes. One salt per set, so a typed code is hashed
+/// once and compared with every stored hash.
+public struct RecoverySet: Equatable, Sendable {
+    /// PBKDF2-HMAC-SHA256 iterations for new sets; see docs/FILEFORMAT.md for what this costs
+    /// a login and an offline attacker.
+    public static let defaultIterations = 100_000
+    public static let iterationsRange = 1_000...10_000_000
+    public static let saltLength = 16
+    public static let hashLength = 32
+    public static let maxCodes = 100
+
+    public var iterations: Int
+    public var salt: [UInt8]
+    public var hashes: [[UInt8]]
+
+    public init(iterations: Int, salt: [UInt8], hashes: [[UInt8]]) {
+        self.iterations = iterations
+        self.salt = salt
+        self.hashes = hashes
+    }
+
+    /// Hashes `codes` (as displayed or typed) under a fresh salt.
+    public static func make(codes: [String], iterations: Int = defaultIterations) throws(CryptoError) -> RecoverySet {
+        let salt = try Crypto.randomBytes(saltLength)
+        var set = RecoverySet(iterations: iterations, salt: salt, hashes: [])
+        for code in codes {
+            guard let normalized = RecoveryCode.normalize(Array(code.utf8)) else { continue }
+            set.hashes.append(try set.hash(normalized: normalized))
+        }
+        return set
+    }
+
+    /// The stored hash of an already normalized code.
+    public func hash(normalized: [UInt8]) throws(CryptoError) -> [UInt8] {
+        try Crypto.pbkdf2SHA256(password: normalized, salt: salt, iterations: iterations, length: Self.hashLength)
+    }
+
+    /// The index of the stored hash `normalized` matches, comparing with every hash.
+    public func match(normalized: [UInt8]) throws(CryptoError) -> Int? {
+        var candidate = try hash(normalized: normalized)
+        defer { Crypto.cleanse(&candidate) }
+        var found: Int?
+        for (index, stored) in hashes.enumerated() where constantTimeEqual(stored, candidate) {
+            if found == nil { found = index }
+        }
+        return found
+    }
+
+    /// The identifier the state file records for a used code: the first 8 bytes of its hash, in hex.
+    public static func identifier(of hash: [UInt8]) -> String {
+        Hex.encode(Array(hash.prefix(8)))
+    }
+}
+
+/// Lower-case hexadecimal.
+public enum Hex {
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes lower-case hex of exactly `length` bytes, or nil.
+    public static func decode(_ text: Substring, length: Int) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count == length * 2 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(length)
+        var index = 0
+        while index < utf8.count {
+            guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+
+    private static func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+}

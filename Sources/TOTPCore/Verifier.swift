@@ -1,0 +1,54 @@
+public import TOTPCrypto
+
+/// Checks a TOTP code against a secret at a given time, with a window and replay protection.
+public struct TOTPVerifier: Sendable {
+    public static let windowRange = 0...10
+
+    public enum Result: Equatable, Sendable {
+        /// The code matched this time step, which is later than the last accepted one.
+        case accepted(step: UInt64)
+        /// The code matched only time steps at or before the last accepted one.
+        case replayed(step: UInt64)
+        /// The code matched no step in the window.
+        case rejected
+    }
+
+    public let parameters: OTPParameters
+    public let window: Int
+
+    public init(parameters: OTPParameters, window: Int = 1) {
+        self.parameters = parameters
+        self.window = min(max(window, Self.windowRange.lowerBound), Self.windowRange.upperBound)
+    }
+
+    /// Verifies `code` (ASCII digits) at `now` (unix seconds).
+    /// - Parameter lastAcceptedStep: the step recorded at the last successful login, if any; a code
+    ///   is never accepted for that step or an earlier one, even if the clock went backwards.
+    /// - Returns: which step matched, so the caller can record it.
+    public func verify(code: [UInt8], secret: [UInt8], now: Int64, lastAcceptedStep: UInt64?) throws(CryptoError) -> Result {
+        guard code.count == parameters.digits else { return .rejected }
+        let current = parameters.step(at: now)
+        let low = current >= UInt64(window) ? current - UInt64(window) : 0
+        let high = current &+ UInt64(window) < current ? UInt64.max : current + UInt64(window)
+        var accepted: UInt64?
+        var replayed: UInt64?
+        // Every step in the window is computed and compared, so timing says nothing about which matched.
+        var step = low
+        while true {
+            var expected = try OTP.hotp(secret: secret, counter: step, algorithm: parameters.algorithm, digits: parameters.digits)
+            if constantTimeEqual(expected, code) {
+                if let last = lastAcceptedStep, step <= last {
+                    if replayed == nil { replayed = step }
+                } else if accepted == nil {
+                    accepted = step
+                }
+            }
+            Crypto.cleanse(&expected)
+            if step == high { break }
+            step += 1
+        }
+        if let accepted { return .accepted(step: accepted) }
+        if let replayed { return .replayed(step: replayed) }
+        return .rejected
+    }
+}

@@ -1,0 +1,72 @@
+import Glibc
+import TOTPCore
+
+/// All-or-nothing replacement of a file: a temporary file in the same directory is written,
+/// `fsync`ed and renamed over the old one, and the directory is `fsync`ed. A crash at any point
+/// leaves either the old file or the new one, plus at most a stray temporary file.
+public enum AtomicFile {
+    /// Prefix of temporary files, so an admin (and a cleanup) can recognise them.
+    public static let temporaryMarker = ".tmp-"
+
+    /// Replaces `name` in the directory open as `directory` with `bytes`.
+    /// - Parameters:
+    ///   - mode: permissions of the new file.
+    ///   - owner: if given, the new file's owner (needs root).
+    public static func write(
+        _ bytes: [UInt8], name: String, in directory: Int32, displayPath: String, mode: mode_t, owner: (uid_t, gid_t)? = nil
+    ) throws(StorageError) {
+        let suffix: String
+        do { suffix = Hex.encode(try Crypto.randomBytes(6)) } catch {
+            throw .system(operation: "random", path: displayPath, errno: Errno(EIO))
+        }
+        let temporary = "." + name + temporaryMarker + suffix
+        var stage = "create temporary file"
+        do throws(Errno) {
+            let fd = try Sys.open(temporary, O_WRONLY | O_CREAT | O_EXCL | Sys.openFlags, mode: mode, relativeTo: directory)
+            do throws(Errno) {
+                stage = "write"
+                try Sys.writeAll(fd, bytes)
+                if let owner {
+                    stage = "chown"
+                    try Sys.fchown(fd, owner.0, owner.1)
+                }
+                stage = "chmod"
+                try Sys.fchmod(fd, mode)
+                stage = "fsync"
+                try Sys.fsync(fd)
+                Sys.close(fd)
+            } catch {
+                Sys.close(fd)
+                throw error
+            }
+            stage = "rename"
+            try Sys.rename(temporary, name, in: directory)
+            stage = "fsync directory"
+            try Sys.fsync(directory)
+        } catch {
+            if stage != "create temporary file" && stage != "fsync directory" {
+                try? Sys.unlink(temporary, in: directory)
+            }
+            throw .system(operation: stage, path: displayPath, errno: error)
+        }
+    }
+
+    /// Opens a directory for `write(_:name:in:…)` (calls `open` with `O_DIRECTORY`).
+    public static func openDirectory(_ path: String) throws(StorageError) -> Int32 {
+        do {
+            return try Sys.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        } catch {
+            if error.code == ENOENT { throw .notFound(path: path) }
+            throw .system(operation: "open directory", path: path, errno: error)
+        }
+    }
+
+    public static func closeDirectory(_ fd: Int32) { Sys.close(fd) }
+
+    /// Splits `/a/b/c` into (`/a/b`, `c`).
+    public static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+}

@@ -1,0 +1,123 @@
+import Glibc
+import TOTPCore
+
+/// The module's state directory (default /var/lib/pam-totp): per user a `USER.state` file and a
+/// `USER.lock` file that is locked, never renamed, so the lock always guards the current state.
+public final class StateStore {
+    public let path: String
+    private let directory: Int32
+
+    /// Opens the state directory, creating it (mode 0700) if it is missing. Refuses a directory that
+    /// is a symbolic link, not owned by the running user (root), or writable by group or others:
+    /// the module never writes into a directory someone else controls.
+    public init(path: String) throws(StorageError) {
+        self.path = path
+        var info: stat
+        do {
+            info = try Sys.lstat(path)
+        } catch  where error.code == ENOENT {
+            do {
+                try Sys.mkdir(path, 0o700)
+                info = try Sys.lstat(path)
+            } catch {
+                throw .system(operation: "create state directory", path: path, errno: error)
+            }
+        } catch {
+            throw .system(operation: "stat", path: path, errno: error)
+        }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            throw .insecureDirectory(path: path, reason: "is a \(fileKind(info.st_mode)), expected a directory")
+        }
+        guard info.st_uid == geteuid() else {
+            throw .insecureDirectory(path: path, reason: "owned by uid \(info.st_uid), expected \(geteuid())")
+        }
+        guard info.st_mode & 0o022 == 0 else {
+            throw .insecureDirectory(path: path, reason: "mode \(String(info.st_mode & 0o7777, radix: 8)) lets group or others write")
+        }
+        do {
+            directory = try Sys.open(path, O_RDONLY | O_DIRECTORY | Sys.openFlags)
+        } catch {
+            throw .system(operation: "open", path: path, errno: error)
+        }
+    }
+
+    deinit { Sys.close(directory) }
+
+    /// Waits for and takes the user's lock. The lock is held until the returned value is released.
+    public func lock(user: String) throws(StorageError) -> LockedState {
+        guard PathTemplate.isSafeUserName(user) else {
+            throw .insecureDirectory(path: path, reason: "user name cannot be used as a file name")
+        }
+        let lockPath = path + "/" + user + ".lock"
+        let fd: Int32
+        do {
+            fd = try Sys.open(user + ".lock", O_RDWR | O_CREAT | Sys.openFlags, mode: 0o600, relativeTo: directory)
+        } catch {
+            throw .system(operation: "open lock file", path: lockPath, errno: error)
+        }
+        do {
+            try Sys.lockExclusive(fd)
+        } catch {
+            Sys.close(fd)
+            throw .system(operation: "lock", path: lockPath, errno: error)
+        }
+        return LockedState(store: self, user: user, lockDescriptor: fd)
+    }
+
+    /// One user's state while its lock is held.
+    public final class LockedState {
+        private let store: StateStore
+        private let user: String
+        private var lockDescriptor: Int32
+
+        fileprivate init(store: StateStore, user: String, lockDescriptor: Int32) {
+            self.store = store
+            self.user = user
+            self.lockDescriptor = lockDescriptor
+        }
+
+        deinit { release() }
+
+        /// Releases the lock (closing the descriptor releases it).
+        public func release() {
+            if lockDescriptor >= 0 {
+                Sys.close(lockDescriptor)
+                lockDescriptor = -1
+            }
+        }
+
+        private var fileName: String { user + ".state" }
+        private var displayPath: String { store.path + "/" + fileName }
+
+        /// The user's state; a user with no state file yet has an empty one.
+        public func read() throws(StorageError) -> UserState {
+            let fd: Int32
+            do {
+                fd = try Sys.open(fileName, O_RDONLY | O_NONBLOCK | Sys.openFlags, relativeTo: store.directory)
+            } catch {
+                switch error.code {
+                case ENOENT: return UserState()
+                case ELOOP: throw .symbolicLink(path: displayPath)
+                default: throw .system(operation: "open", path: displayPath, errno: error)
+                }
+            }
+            defer { Sys.close(fd) }
+            let bytes: [UInt8]?
+            do {
+                try SecureFile.checkPrivateFile(Sys.fstat(fd), path: displayPath, owners: [geteuid()], maxSize: LineFormat.maxSize)
+                bytes = try Sys.readAll(fd, limit: LineFormat.maxSize)
+            } catch let error as StorageError {
+                throw error
+            } catch {
+                throw .system(operation: "read", path: displayPath, errno: error as? Errno ?? Errno(EIO))
+            }
+            guard let bytes else { throw .tooLarge(path: displayPath, size: LineFormat.maxSize + 1) }
+            do { return try UserState.parse(bytes) } catch { throw .malformed(path: displayPath, error: error.description) }
+        }
+
+        /// Replaces the user's state atomically.
+        public func write(_ state: UserState) throws(StorageError) {
+            try AtomicFile.write(state.serialized(), name: fileName, in: store.directory, displayPath: displayPath, mode: 0o600)
+        }
+    }
+}

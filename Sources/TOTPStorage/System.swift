@@ -1,0 +1,104 @@
+// Every raw system call the storage layer makes goes through this file, and every `-1`/`errno`
+// result through `valueOrErrno`, which also retries on EINTR.
+import CTOTPSystem
+import Glibc
+
+/// An `errno` value with the C library's description.
+public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
+    public let code: Int32
+    public init(_ code: Int32) { self.code = code }
+    public static var current: Errno { Errno(errno) }
+    public var description: String { String(cString: strerror(code)) }
+
+    public static let noEntry = Errno(ENOENT)
+    public static let loop = Errno(ELOOP)
+}
+
+/// Runs `call` until it does not fail with EINTR; a negative result becomes the `errno` it set.
+@inline(__always)
+func valueOrErrno<T: SignedInteger>(_ call: () -> T) throws(Errno) -> T {
+    while true {
+        let result = call()
+        if result >= 0 { return result }
+        let error = errno
+        if error != EINTR { throw Errno(error) }
+    }
+}
+
+enum Sys {
+    static let openFlags: Int32 = O_NOFOLLOW | O_CLOEXEC | O_NOCTTY
+
+    /// `openat(2)`.
+    static func open(_ path: String, _ flags: Int32, mode: mode_t = 0, relativeTo directory: Int32 = AT_FDCWD) throws(Errno) -> Int32 {
+        try valueOrErrno { openat(directory, path, flags, mode) }
+    }
+
+    /// `fstat(2)`.
+    static func fstat(_ fd: Int32) throws(Errno) -> stat {
+        var info = stat()
+        _ = try valueOrErrno { Glibc.fstat(fd, &info) }
+        return info
+    }
+
+    /// `fstatat(2)` without following a final symbolic link.
+    static func lstat(_ path: String, relativeTo directory: Int32 = AT_FDCWD) throws(Errno) -> stat {
+        var info = stat()
+        _ = try valueOrErrno { fstatat(directory, path, &info, AT_SYMLINK_NOFOLLOW) }
+        return info
+    }
+
+    /// Reads the whole descriptor, refusing more than `limit` bytes.
+    static func readAll(_ fd: Int32, limit: Int) throws(Errno) -> [UInt8]? {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = try valueOrErrno { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+            if count == 0 { return out }
+            out.append(contentsOf: chunk[0..<count])
+            if out.count > limit { return nil }
+        }
+    }
+
+    /// Writes all of `bytes`.
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = try valueOrErrno { bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) } }
+            offset += written
+        }
+    }
+
+    static func fsync(_ fd: Int32) throws(Errno) { _ = try valueOrErrno { Glibc.fsync(fd) } }
+    static func fchown(_ fd: Int32, _ uid: uid_t, _ gid: gid_t) throws(Errno) { _ = try valueOrErrno { Glibc.fchown(fd, uid, gid) } }
+    static func fchmod(_ fd: Int32, _ mode: mode_t) throws(Errno) { _ = try valueOrErrno { Glibc.fchmod(fd, mode) } }
+    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+
+    static func rename(_ from: String, _ to: String, in directory: Int32) throws(Errno) {
+        _ = try valueOrErrno { renameat(directory, from, directory, to) }
+    }
+
+    static func unlink(_ name: String, in directory: Int32) throws(Errno) {
+        _ = try valueOrErrno { unlinkat(directory, name, 0) }
+    }
+
+    static func mkdir(_ path: String, _ mode: mode_t) throws(Errno) { _ = try valueOrErrno { Glibc.mkdir(path, mode) } }
+
+    /// Takes an open-file-description lock (`F_OFD_SETLKW`) on the whole file, waiting for it. It is
+    /// tied to the descriptor: closing it, or the process dying, releases it, so no stale lock can
+    /// remain; and unlike classic POSIX locks it also excludes other threads of the same process.
+    static func lockExclusive(_ fd: Int32) throws(Errno) { _ = try valueOrErrno { ctotp_lock_exclusive(fd) } }
+}
+
+/// File types, for messages.
+func fileKind(_ mode: mode_t) -> String {
+    switch mode & S_IFMT {
+    case S_IFREG: return "regular file"
+    case S_IFDIR: return "directory"
+    case S_IFLNK: return "symbolic link"
+    case S_IFIFO: return "FIFO"
+    case S_IFSOCK: return "socket"
+    case S_IFCHR: return "character device"
+    case S_IFBLK: return "block device"
+    default: return "unknown file type"
+    }
+}

@@ -1,0 +1,142 @@
+/* pamdrive: runs a real libpam stack from a private configuration directory (pam_start_confdir) with
+   a scripted conversation, for the integration tests. Nothing in /etc is read or changed.
+
+   usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n REPEAT] [RESPONSE ...]
+
+   Each prompt takes the next RESPONSE; "@file:PATH" answers with the contents of PATH (for inputs too
+   long for the command line). What the module says is printed on stdout, one line each:
+     PROMPT_OFF: text | PROMPT_ON: text | ERROR: text | INFO: text | DELAY: usec | RESULT: code name
+   and syslog lines the module writes are printed on stderr as "LOG <priority>: text", because this
+   program defines vsyslog itself and so receives what pam_syslog sends. The exit status is the last
+   pam_authenticate result. */
+#define _GNU_SOURCE
+#include <security/pam_appl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+struct script {
+    int count;
+    char **responses;
+    int next;
+};
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) { perror(path); exit(100); }
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t n;
+    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2) buf = realloc(buf, cap *= 2);
+    }
+    fclose(f);
+    if (!buf) exit(100);
+    buf[len] = 0;
+    return buf;
+}
+
+static int converse(int num, const struct pam_message **msg, struct pam_response **resp, void *data) {
+    struct script *s = data;
+    struct pam_response *r = calloc((size_t)num, sizeof *r);
+    if (!r) return PAM_BUF_ERR;
+    for (int i = 0; i < num; i++) {
+        switch (msg[i]->msg_style) {
+        case PAM_PROMPT_ECHO_OFF:
+        case PAM_PROMPT_ECHO_ON:
+            printf("%s: %s\n", msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ? "PROMPT_OFF" : "PROMPT_ON", msg[i]->msg);
+            if (s->next >= s->count) {
+                printf("CONV: no response left\n");
+                for (int j = 0; j < i; j++) free(r[j].resp);
+                free(r);
+                return PAM_CONV_ERR;
+            }
+            {
+                const char *answer = s->responses[s->next++];
+                r[i].resp = strncmp(answer, "@file:", 6) == 0 ? read_file(answer + 6) : strdup(answer);
+            }
+            break;
+        case PAM_ERROR_MSG: printf("ERROR: %s\n", msg[i]->msg); break;
+        case PAM_TEXT_INFO: printf("INFO: %s\n", msg[i]->msg); break;
+        default: printf("OTHER(%d): %s\n", msg[i]->msg_style, msg[i]->msg); break;
+        }
+    }
+    fflush(stdout);
+    *resp = r;
+    return PAM_SUCCESS;
+}
+
+/* Replaces libpam's sleep after a failure: the tests see the delay requested without waiting for it. */
+static void fail_delay(int status, unsigned int usec, void *data) {
+    (void)data;
+    printf("DELAY: %u (status %d)\n", usec, status);
+}
+
+/* syslog interception: pam_syslog calls vsyslog (or its fortified variant); these definitions in the
+   executable take precedence over libc's for libpam and the module. */
+void vsyslog(int priority, const char *format, va_list ap) {
+    fprintf(stderr, "LOG %d: ", priority & LOG_PRIMASK);
+    vfprintf(stderr, format, ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+}
+void __vsyslog_chk(int priority, int flag, const char *format, va_list ap) {
+    (void)flag;
+    vsyslog(priority, format, ap);
+}
+void syslog(int priority, const char *format, ...) {
+    va_list ap;
+    va_start(ap, format);
+    vsyslog(priority, format, ap);
+    va_end(ap);
+}
+void __syslog_chk(int priority, int flag, const char *format, ...) {
+    (void)flag;
+    va_list ap;
+    va_start(ap, format);
+    vsyslog(priority, format, ap);
+    va_end(ap);
+}
+
+int main(int argc, char **argv) {
+    const char *confdir = NULL, *service = NULL, *user = NULL, *rhost = NULL;
+    long repeat = 1;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:s:u:r:n:")) != -1) {
+        switch (opt) {
+        case 'c': confdir = optarg; break;
+        case 's': service = optarg; break;
+        case 'u': user = optarg; break;
+        case 'r': rhost = optarg; break;
+        case 'n': repeat = strtol(optarg, NULL, 10); break;
+        default: fprintf(stderr, "usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n N] [RESPONSE...]\n"); return 100;
+        }
+    }
+    if (!confdir || !service || !user || repeat < 1) {
+        fprintf(stderr, "pamdrive: -c, -s and -u are required\n");
+        return 100;
+    }
+    struct script script = {argc - optind, argv + optind, 0};
+    struct pam_conv conv = {converse, &script};
+    int result = PAM_SUCCESS;
+    for (long i = 0; i < repeat; i++) {
+        pam_handle_t *pamh = NULL;
+        script.next = 0;
+        int rc = pam_start_confdir(service, user, &conv, confdir, &pamh);
+        if (rc != PAM_SUCCESS) {
+            printf("RESULT: %d pam_start_confdir: %s\n", rc, pam_strerror(pamh, rc));
+            return rc;
+        }
+        if (rhost) pam_set_item(pamh, PAM_RHOST, rhost);
+        pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)fail_delay);
+        result = pam_authenticate(pamh, 0);
+        printf("RESULT: %d %s\n", result, pam_strerror(pamh, result));
+        fflush(stdout);
+        pam_end(pamh, result);
+    }
+    return result;
+}
