@@ -19,7 +19,8 @@ DEBUG_SCRATCH   := .build-debug
 RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) -Xswiftc -static-stdlib -Xswiftc -use-ld=lld
 
 DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev pamtester libpam-wrapper libnss-wrapper \
-                oathtool zbar-tools gcc make binutils util-linux python3 python3-pytest
+                oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
+                binutils util-linux python3 python3-pytest python3-pexpect
 
 .PHONY: all build deps check unit integration install uninstall clean format lint harness
 
@@ -44,10 +45,14 @@ deps:
 	else echo "all build and test packages are installed"; fi
 
 # The C program the integration tests drive PAM with (pam_start_confdir and a scripted conversation).
-harness: build/pamdrive
+# libsyslog_capture.so is preloaded by the tests to read what the module and the tool log.
+harness: build/pamdrive build/libsyslog_capture.so
 build/pamdrive: Tests/harness/pamdrive.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -o $@ $< -lpam
+build/libsyslog_capture.so: Tests/harness/syslog_capture.c
+	mkdir -p build
+	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
 
 check: lint build harness unit integration
 
@@ -66,12 +71,20 @@ install: build
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/pam_totp.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	build/pam-totp-setup --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pam-totp-setup
+	build/pam-totp-setup --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_pam-totp-setup
+	build/pam-totp-setup --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/pam-totp-setup.fish
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
 
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_totp.so $(DESTDIR)$(PREFIX)/sbin/pam-totp-setup
 	rm -rf $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man1/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man8/pam_totp.8
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pam-totp-setup \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_pam-totp-setup \
+	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/pam-totp-setup.fish
 	@echo "left $(STATEDIR) in place: it holds users' replay and recovery-code state"
 
 format:

@@ -21,6 +21,7 @@ let package = Package(
         // System libraries: each is a module map and one umbrella header.
         .systemLibrary(name: "CPAM", path: "Sources/CPAM"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .systemLibrary(name: "CQRencode", path: "Sources/CQRencode"),
 
         // The only Swift code that touches libcrypto.
         .target(name: "TOTPCrypto", dependencies: ["COpenSSL"]),
@@ -50,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "pam-totp-setup",
             dependencies: [
-                "TOTPCore", "TOTPStorage",
+                "TOTPCore", "TOTPStorage", "CQRencode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -26,10 +26,19 @@ struct Login {
     }
 
     mutating func authenticate(arguments: [String]) -> ModuleOutcome {
+        let configPath = ModuleOptions.configPath(in: arguments)
         do {
-            options = try ModuleOptions.parse(arguments)
-        } catch {
+            let config = try ConfigFile.read(configPath).map(ModuleOptions.configArguments) ?? []
+            options = try ModuleOptions.parse(arguments, config: config)
+        } catch let error as StorageError {
             pam.log(LOG_ERR, "configuration error: \(error.description); refusing login")
+            return .configurationError
+        } catch let error as ModuleOptions.ParseError {
+            let place = if case .configLine = error { configPath + ": " } else { "" }
+            pam.log(LOG_ERR, "configuration error: \(place)\(error.description); refusing login")
+            return .configurationError
+        } catch {
+            pam.log(LOG_ERR, "configuration error: \(error); refusing login")
             return .configurationError
         }
         guard let name = pam.user() else {
@@ -63,7 +72,7 @@ struct Login {
             return .systemError
         }
         return promptLoop(digits: enrollment.parameters.digits, forcedReason: nil) { [enrollment] input in
-            Self.attempt(input, enrollment: enrollment, store: store, user: user, window: options.window)
+            Self.attempt(input, enrollment: enrollment, store: store, user: user, window: enrollment.window ?? options.window)
         }
     }
 

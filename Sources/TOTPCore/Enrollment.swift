@@ -13,12 +13,17 @@ public struct Enrollment: Equatable, Sendable {
     /// Unix time of enrollment, if known.
     public var created: Int64?
     public var recovery: RecoverySet?
+    /// A window for this user that overrides the module's `window=` (kept from imported files).
+    public var window: Int?
+    /// The issuer the app was given, so the same account can be shown again for a new phone.
+    public var issuer: String?
 
-    public init(parameters: OTPParameters, secret: [UInt8], created: Int64? = nil, recovery: RecoverySet? = nil) {
+    public init(parameters: OTPParameters, secret: [UInt8], created: Int64? = nil, recovery: RecoverySet? = nil, window: Int? = nil) {
         self.parameters = parameters
         self.secret = secret
         self.created = created
         self.recovery = recovery
+        self.window = window
     }
 
     /// Overwrites the secret in this copy.
@@ -37,6 +42,8 @@ public struct Enrollment: Equatable, Sendable {
             "period \(parameters.period)",
             "secret \(Base32.encode(secret))",
         ]
+        if let window { lines.append("window \(window)") }
+        if let issuer { lines.append("issuer \(OTPAuthURI.percentEncode(issuer))") }
         if let created { lines.append("created \(UTCTimestamp.format(created))") }
         if let recovery {
             lines.append("recovery-kdf pbkdf2-sha256 \(recovery.iterations) \(Hex.encode(recovery.salt))")
@@ -49,7 +56,9 @@ public struct Enrollment: Equatable, Sendable {
     /// Parses an enrollment file.
     /// - Throws: `LineFormat.ParseError` with the line and the problem; never the secret.
     public static func parse(_ bytes: [UInt8]) throws(LineFormat.ParseError) -> Enrollment {
-        let keys: Set<String> = ["type", "algorithm", "digits", "period", "secret", "created", "recovery-kdf", "recovery"]
+        let keys: Set<String> = [
+            "type", "algorithm", "digits", "period", "window", "issuer", "secret", "created", "recovery-kdf", "recovery",
+        ]
         let entries = try LineFormat.entries(bytes, version: formatVersion, keys: keys, repeatable: ["recovery"])
         var type: Substring?
         var algorithm: HashAlgorithm?
@@ -57,6 +66,8 @@ public struct Enrollment: Equatable, Sendable {
         var period: Int?
         var secret: [UInt8]?
         var created: Int64?
+        var window: Int?
+        var issuer: String?
         var kdf: (iterations: Int, salt: [UInt8])?
         var hashes: [[UInt8]] = []
         var firstRecoveryLine = 0
@@ -73,6 +84,11 @@ public struct Enrollment: Equatable, Sendable {
                 digits = try LineFormat.integer(entry, in: OTPParameters.digitsRange)
             case "period":
                 period = try LineFormat.integer(entry, in: OTPParameters.periodRange)
+            case "window":
+                window = try LineFormat.integer(entry, in: TOTPVerifier.windowRange)
+            case "issuer":
+                guard let decoded = OTPAuthURI.percentDecode(entry.value), !decoded.isEmpty else { throw invalid }
+                issuer = decoded
             case "secret":
                 // Written canonically by the tool: upper case, no padding, nothing else.
                 guard entry.value.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x32 && $0 <= 0x37) }),
@@ -113,8 +129,10 @@ public struct Enrollment: Equatable, Sendable {
         case (nil, false): throw LineFormat.ParseError(line: firstRecoveryLine, problem: .missingKey("recovery-kdf"))
         case (let kdf?, _): recovery = RecoverySet(iterations: kdf.iterations, salt: kdf.salt, hashes: hashes)
         }
-        return Enrollment(
+        var enrollment = Enrollment(
             parameters: OTPParameters(algorithm: algorithm!, digits: digits!, period: period!),
-            secret: secret!, created: created, recovery: recovery)
+            secret: secret!, created: created, recovery: recovery, window: window)
+        enrollment.issuer = issuer
+        return enrollment
     }
 }

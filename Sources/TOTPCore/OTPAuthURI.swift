@@ -27,6 +27,31 @@ public enum OTPAuthURI {
     }
 }
 
+extension OTPAuthURI {
+    /// Reverses `percentEncode`: nil unless every `%` starts two hex digits and the result is UTF-8.
+    public static func percentDecode(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = text.utf8.makeIterator()
+        func hex(_ c: UInt8?) -> UInt8? {
+            switch c {
+            case let c? where c >= 0x30 && c <= 0x39: return c - 0x30
+            case let c? where c >= 0x41 && c <= 0x46: return c - 0x41 + 10
+            case let c? where c >= 0x61 && c <= 0x66: return c - 0x61 + 10
+            default: return nil
+            }
+        }
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = hex(iterator.next()), let low = hex(iterator.next()) else { return nil }
+                bytes.append(high << 4 | low)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ`, computed without the C library so the core stays clock- and locale-free.
 public enum UTCTimestamp {
     public static func format(_ seconds: Int64) -> String {

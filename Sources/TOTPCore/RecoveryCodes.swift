@@ -30,7 +30,11 @@ public enum RecoveryCode {
         return codes
     }
 
-    /// The canonical form of what a user typed, or nil if it is not shaped like a recovery code.
+    /// Length of the numeric scratch codes Google Authenticator files carry, which an import keeps.
+    public static let legacySymbols = 8
+
+    /// The canonical form of what a user typed, or nil if it is not shaped like a recovery code:
+    /// 12 symbols of the alphabet, or 8 digits (an imported Google Authenticator scratch code).
     /// Ignores case, spaces and dashes; reads i and l as 1 and o as 0, as Crockford's Base32 does.
     public static func normalize(_ input: [UInt8]) -> [UInt8]? {
         guard input.count <= 64 else { return nil }
@@ -45,7 +49,9 @@ public enum RecoveryCode {
             guard alphabet.contains(c) else { return nil }
             out.append(c)
         }
-        return out.count == symbols ? out : nil
+        if out.count == symbols { return out }
+        if out.count == legacySymbols && out.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) { return out }
+        return nil
     }
 
     /// `kf7qm2xd9pwa` → `kf7q-m2xd-9pwa`.

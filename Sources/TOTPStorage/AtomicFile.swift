@@ -70,3 +70,16 @@ public enum AtomicFile {
         return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
     }
 }
+
+extension AtomicFile {
+    /// Removes `name` from the directory open as `directory` and `fsync`s the directory.
+    public static func remove(name: String, in directory: Int32, displayPath: String) throws(StorageError) {
+        do {
+            try Sys.unlink(name, in: directory)
+            try Sys.fsync(directory)
+        } catch {
+            if error.code == ENOENT { throw .notFound(path: displayPath) }
+            throw .system(operation: "unlink", path: displayPath, errno: error)
+        }
+    }
+}

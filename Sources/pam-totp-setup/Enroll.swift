@@ -5,14 +5,15 @@ import TOTPStorage
 
 struct Enroll: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create a TOTP enrollment, confirmed by one code from the app.",
+        abstract: "Create a TOTP enrollment, confirmed by one code from the app (the default command).",
         discussion: """
-            Prints the secret and an otpauth:// URI for the app, reads one code from standard input, and \
-            saves the enrollment only if that code verifies (the neighbouring 30-second step counts too). \
-            Then prints the recovery codes, once.
+            Shows a QR code, the secret and an otpauth:// URI for the app, reads one code from standard input, \
+            and saves the enrollment only if that code verifies (the neighbouring time step counts too). \
+            Then shows the recovery codes, once.
             """)
 
-    @OptionGroup var target: TargetOptions
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var qr: QROptions
 
     @Option(name: .long, help: ArgumentHelp("Use this Base32 secret instead of generating 160 random bits.", valueName: "base32"))
     var key: String?
@@ -29,7 +30,9 @@ struct Enroll: ParsableCommand {
     @Option(name: .customLong("recovery-codes"), help: ArgumentHelp("How many one-time recovery codes to make (0 to 100).", valueName: "n"))
     var recoveryCodes: Int = 10
 
-    @Option(name: .long, help: ArgumentHelp("The issuer name the app shows (default: this host's name).", valueName: "name"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The issuer name the app shows (default: the configuration's issuer=, else the host name).", valueName: "name"))
     var issuer: String?
 
     @Flag(name: .long, help: "Print the URI and recovery codes as JSON on stdout, for provisioning scripts.")
@@ -37,6 +40,9 @@ struct Enroll: ParsableCommand {
 
     @Flag(name: .long, help: "Replace an existing enrollment.")
     var force = false
+
+    @Flag(name: .customLong("no-verify"), help: "Save without a confirmation code (root only; the output says so).")
+    var noVerify = false
 
     func validate() throws {
         guard HashAlgorithm(name: algorithm) != nil else { throw ValidationError("--algorithm must be SHA1, SHA256 or SHA512") }
@@ -46,46 +52,47 @@ struct Enroll: ParsableCommand {
             throw ValidationError("--recovery-codes must be from 0 to \(RecoverySet.maxCodes)")
         }
         if let issuer, issuer.isEmpty || issuer.contains(":") { throw ValidationError("--issuer must be non-empty and contain no ':'") }
+        if noVerify && geteuid() != 0 { throw ValidationError("--no-verify is for root only") }
     }
 
     func run() throws {
-        let (account, path) = try target.resolve()
-        let store = EnrollmentFile(path: path, account: account, inHome: target.inHome)
-        if !force, try store.exists() {
-            throw SetupError("\(account.name) is already enrolled (\(path)); use --force to replace the enrollment")
+        let target = try common.resolve()
+        if !force, try target.file.exists() {
+            throw SetupError("\(target.name) is already enrolled (\(target.file.path)); use --force to replace the enrollment")
         }
         let parameters = OTPParameters(algorithm: HashAlgorithm(name: algorithm) ?? .sha1, digits: digits, period: period)
         var secret = try key.map(Self.decodeKey) ?? Crypto.randomBytes(20)
         defer { Crypto.cleanse(&secret) }
-        let uri = OTPAuthURI.totp(issuer: issuer ?? hostName(), account: account.name, secret: secret, parameters: parameters)
+        let issuerName = issuer ?? target.issuer
+        let uri = OTPAuthURI.totp(issuer: issuerName, account: target.name, secret: secret, parameters: parameters)
 
         let out = Output(json: json)
-        out.prose(
-            """
-            Add this account to your authenticator app, then type the code it shows.
-            Secret (for typing by hand): \(Self.grouped(Base32.encode(secret)))
-            URI: \(uri)
-            """)
-        try confirm(secret: secret, parameters: parameters, out: out)
+        out.prose("Scan this QR code with an authenticator app (or type the secret into it).")
+        out.prose("Then type the code the app shows; the enrollment is saved only if that code is right.")
+        try qr.present(uri: uri, secret: secret, out: out)
+        if noVerify {
+            out.prose("WARNING: --no-verify: this enrollment was NOT confirmed with a code from the app.")
+        } else {
+            try confirm(secret: secret, parameters: parameters, out: out)
+        }
 
         let codes = try RecoveryCode.generate(count: recoveryCodes)
-        let enrollment = Enrollment(
+        var enrollment = Enrollment(
             parameters: parameters, secret: secret, created: Int64(time(nil)),
             recovery: recoveryCodes > 0 ? try RecoverySet.make(codes: codes) : nil)
-        try store.write(enrollment)
+        enrollment.issuer = issuerName
+        try target.file.write(enrollment)
 
         if json {
             print(
                 JSON.render([
-                    ("user", .string(account.name)), ("file", .string(path)), ("uri", .string(uri)),
-                    ("secret", .string(Base32.encode(secret))), ("recovery_codes", .array(codes.map(JSON.string))),
+                    ("user", .string(target.name)), ("file", .string(target.file.path)), ("uri", .string(uri)),
+                    ("secret", .string(Base32.encode(secret))), ("verified", .bool(!noVerify)),
+                    ("recovery_codes", .array(codes.map(JSON.string))),
                 ]))
         } else {
-            out.prose("Enrolled \(account.name) (\(path)).")
-            if !codes.isEmpty {
-                out.prose("Recovery codes, each usable once if you lose your phone. They are shown only now; store them safely:")
-                for code in codes { out.prose("  \(code)") }
-            }
+            out.prose("Enrolled \(target.name) (\(target.file.path)).")
+            out.showRecoveryCodes(codes)
         }
     }
 
@@ -95,7 +102,7 @@ struct Enroll: ParsableCommand {
         let attempts = isatty(STDIN_FILENO) == 1 ? 3 : 1
         for attempt in 1...attempts {
             out.ask("Code from the app: ")
-            guard let line = readLine(strippingNewline: true) else {
+            guard let line = out.answer() else {
                 throw SetupError("no code was given on standard input; nothing was saved")
             }
             if case .otp(let code) = CodeInput.classify(Array(line.utf8), digits: parameters.digits),
@@ -118,22 +125,4 @@ struct Enroll: ParsableCommand {
         }
         return bytes
     }
-
-    /// `JBSWY3DPEHPK3PXP` → `JBSW Y3DP EHPK 3PXP`.
-    static func grouped(_ text: String) -> String {
-        var out = ""
-        for (index, c) in text.enumerated() {
-            if index > 0 && index % 4 == 0 { out += " " }
-            out.append(c)
-        }
-        return out
-    }
-}
-
-/// This machine's host name (calls `gethostname`).
-func hostName() -> String {
-    var buffer = [CChar](repeating: 0, count: 256)
-    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-    let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    return name.isEmpty ? "localhost" : name
 }

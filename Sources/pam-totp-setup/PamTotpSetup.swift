@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 @main
 struct PamTotpSetup: ParsableCommand {
@@ -8,13 +9,31 @@ struct PamTotpSetup: ParsableCommand {
         commandName: "pam-totp-setup",
         abstract: "Enroll users for pam_totp.so two-factor authentication.",
         discussion: """
-            Writes the enrollment file pam_totp.so reads: the TOTP secret your authenticator app \
-            shares, and hashed one-time recovery codes. See pam-totp-setup(1) and pam_totp(8).
+            Without a subcommand, enrolls you interactively: scan the QR code with an authenticator app, \
+            type one code to confirm, and keep the recovery codes. See pam-totp-setup(1) and pam_totp(8).
             """,
         version: version,
-        subcommands: [Enroll.self],
+        subcommands: [Enroll.self, Status.self, RecoveryCodes.self, Show.self, Reset.self, ImportGoogleAuthenticator.self],
         defaultSubcommand: Enroll.self
     )
+
+    /// Like ArgumentParser's own `main`, but every error is exactly one line on stderr (no usage
+    /// block), prefixed with the tool's name; help, version and completion scripts print in full.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let status = exitCode(for: error)
+            if status == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            let message = message(for: error).split(whereSeparator: \.isNewline).joined(separator: "; ")
+            fputs("pam-totp-setup: \(message.isEmpty ? "failed" : message)\n", stderr)
+            Glibc.exit(status.rawValue)
+        }
+    }
 }
 
 /// A failure the tool reports as one line on stderr, with exit status 1.

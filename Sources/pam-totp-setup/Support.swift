@@ -6,18 +6,38 @@ import TOTPStorage
 struct Output {
     let json: Bool
 
-    func prose(_ text: String) {
-        if json { fputs(text + "\n", stderr) } else { print(text) }
+    func prose(_ text: String, newline: Bool = true) {
+        let line = newline ? text + "\n" : text
+        if json { fputs(line, stderr) } else { fputs(line, stdout) }
     }
 
     /// A question, without a newline, flushed so it shows before the tool waits for input.
     func ask(_ text: String) {
-        if json {
-            fputs(text, stderr)
-        } else {
-            print(text, terminator: "")
-            fflush(stdout)
+        prose(text, newline: false)
+        fflush(json ? stderr : stdout)
+    }
+
+    /// Reads one line of standard input; nil at end of input.
+    func answer() -> String? { readLine(strippingNewline: true) }
+
+    /// Prints recovery codes once and, at a terminal, waits until the user says they stored them.
+    func showRecoveryCodes(_ codes: [String]) {
+        guard !codes.isEmpty, !json else { return }
+        prose("Recovery codes: each works once, at the code prompt, if you lose your phone.")
+        prose("They are shown only now. Store them somewhere safe, away from the phone:")
+        for code in codes { prose("  \(code)") }
+        guard isatty(STDIN_FILENO) == 1 else { return }
+        while true {
+            ask("Type \"yes\" once you have stored them: ")
+            guard let reply = answer() else { return }
+            if ["yes", "y"].contains(reply.lowercased().trimmingSpaces) { return }
         }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }
 
@@ -29,6 +49,20 @@ struct EnrollmentFile {
     let account: Account
     let inHome: Bool
 
+    /// The enrollment, or nil if there is none. Refuses files the module would refuse.
+    func read() throws -> Enrollment? {
+        let result = try identity { Result { () throws(StorageError) in try SecureFile.read(path, owner: account.uid) } }
+        var bytes: [UInt8]
+        switch result {
+        case .success(let read): bytes = read
+        case .failure(let error) where error.isNotFound: return nil
+        case .failure(let error): throw SetupError("enrollment: \(error.description)")
+        }
+        defer { Crypto.cleanse(&bytes) }
+        do { return try Enrollment.parse(bytes) } catch { throw SetupError("enrollment \(path): \(error.description)") }
+    }
+
+    /// Whether a file (of any kind) is at `path`; a file the module would refuse still counts.
     func exists() throws -> Bool {
         let result = try identity { Result { () throws(StorageError) in try SecureFile.read(path, owner: account.uid) } }
         switch result {
@@ -48,10 +82,24 @@ struct EnrollmentFile {
                 defer { AtomicFile.closeDirectory(directory) }
                 var bytes = enrollment.serialized()
                 defer { Crypto.cleanse(&bytes) }
-                try AtomicFile.write(bytes, name: name, in: directory, displayPath: path, mode: 0o600, owner: owner)
+                try withSignalsBlocked { () throws(StorageError) in
+                    try AtomicFile.write(bytes, name: name, in: directory, displayPath: path, mode: 0o600, owner: owner)
+                }
             }
         }
         if case .failure(let error) = result { throw SetupError("cannot save the enrollment: \(error.description)") }
+    }
+
+    func remove() throws {
+        let (directoryPath, name) = AtomicFile.split(path)
+        let result = try identity {
+            Result { () throws(StorageError) in
+                let directory = try AtomicFile.openDirectory(directoryPath)
+                defer { AtomicFile.closeDirectory(directory) }
+                try AtomicFile.remove(name: name, in: directory, displayPath: path)
+            }
+        }
+        if case .failure(let error) = result { throw SetupError("cannot remove the enrollment: \(error.description)") }
     }
 
     private func identity<T>(_ body: () -> T) throws -> T {
@@ -69,9 +117,83 @@ struct EnrollmentFile {
     }
 }
 
+/// Writes a file only its owner can read (QR images carry the secret), atomically.
+func writePrivateFile(_ path: String, _ bytes: [UInt8]) throws {
+    let (directoryPath, name) = AtomicFile.split(path)
+    do {
+        let directory = try AtomicFile.openDirectory(directoryPath)
+        defer { AtomicFile.closeDirectory(directory) }
+        try withSignalsBlocked { try AtomicFile.write(bytes, name: name, in: directory, displayPath: path, mode: 0o600) }
+    } catch {
+        throw SetupError("cannot write \(path): \(error)")
+    }
+}
+
+/// Runs `body` with SIGINT, SIGTERM, SIGHUP and SIGQUIT held back, so Ctrl-C cannot stop a write
+/// halfway (the atomic write would leave its temporary file behind). They are delivered afterwards.
+func withSignalsBlocked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+    var blocked = sigset_t()
+    var previous = sigset_t()
+    sigemptyset(&blocked)
+    for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] { sigaddset(&blocked, signal) }
+    sigprocmask(SIG_BLOCK, &blocked, &previous)
+    defer { sigprocmask(SIG_SETMASK, &previous, nil) }
+    return try body()
+}
+
+/// Notes an administrative action in the system log (authpriv), as the module's own lines are.
+func logAdminAction(_ message: String) {
+    openlog("pam-totp-setup", LOG_PID, LOG_AUTHPRIV)
+    message.withCString { text in withVaList([text]) { vsyslog(LOG_NOTICE, "%s", $0) } }
+    closelog()
+}
+
+/// The name of whoever ran the tool, for the log: the invoking user behind sudo if there is one.
+func invokingUser() -> String {
+    let uid = getuid()
+    let name = (try? Account.current())??.name ?? "uid \(uid)"
+    if let sudoUser = getenv("SUDO_USER").map({ String(cString: $0) }), !sudoUser.isEmpty { return "\(name) (sudo by \(sudoUser))" }
+    return name
+}
+
+/// Asks for proof that the user has the app (a current code) or, if allowed, a recovery code.
+/// As root, the answer is checked and recorded in the module's state like a login, so a code used
+/// here cannot be used again; otherwise it is checked against the enrollment alone.
+func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Bool, out: Output) throws {
+    out.ask(allowRecovery ? "Current code from the app, or a recovery code: " : "Current code from the app: ")
+    guard var answer = out.answer().map({ Array($0.utf8) }) else { throw SetupError("no code was given; nothing was changed") }
+    var input = CodeInput.classify(answer, digits: enrollment.parameters.digits)
+    Crypto.cleanse(&answer)
+    if case .recovery = input, !allowRecovery { input = .malformed }
+    let window = enrollment.window ?? target.options.window
+    let now = Int64(time(nil))
+    let outcome: AttemptOutcome
+    if geteuid() == 0 {
+        do {
+            let store = try StateStore(path: target.options.stateDirectory)
+            let locked = try store.lock(user: target.name)
+            defer { locked.release() }
+            let state = try locked.read()
+            let decision = try decideAttempt(input: input, enrollment: enrollment, state: state, now: now, window: window)
+            if decision.state != state { try withSignalsBlocked { try locked.write(decision.state) } }
+            outcome = decision.outcome
+        } catch {
+            throw SetupError("state: \(error)")
+        }
+    } else {
+        outcome = try decideAttempt(input: input, enrollment: enrollment, state: UserState(), now: now, window: window).outcome
+    }
+    guard outcome.isSuccess else {
+        throw SetupError("the code does not match (\(outcome.reason)); nothing was changed")
+    }
+}
+
 /// Just enough JSON for the tool's output.
 enum JSON {
     case string(String)
+    case number(Int)
+    case bool(Bool)
+    case null
     case array([JSON])
     indirect case object([(String, JSON)])
 
@@ -80,6 +202,9 @@ enum JSON {
     var text: String {
         switch self {
         case .string(let value): return Self.quote(value)
+        case .number(let value): return String(value)
+        case .bool(let value): return value ? "true" : "false"
+        case .null: return "null"
         case .array(let values): return "[" + values.map(\.text).joined(separator: ",") + "]"
         case .object(let members): return "{" + members.map { Self.quote($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
         }

@@ -91,6 +91,9 @@ final class EnrollmentFormatTests: XCTestCase {
         XCTAssertEqual(problem(replacing("end\n", "")), .missingEnd)
         XCTAssertEqual(problem(""), .missingEnd)
         XCTAssertEqual(problem(Self.good + String(repeating: "#", count: 70_000) + "\n"), .tooLarge)
+        XCTAssertEqual(problem(replacing("period 60", "period 60\nissuer Bad%ZZ")), .invalidValue(key: "issuer"))
+        XCTAssertEqual(problem(replacing("period 60", "period 60\nissuer %C3")), .invalidValue(key: "issuer"))
+        XCTAssertEqual(problem(replacing("period 60", "period 60\nwindow 11")), .invalidValue(key: "window"))
     }
 }
 

@@ -6,16 +6,13 @@
    Each prompt takes the next RESPONSE; "@file:PATH" answers with the contents of PATH (for inputs too
    long for the command line). What the module says is printed on stdout, one line each:
      PROMPT_OFF: text | PROMPT_ON: text | ERROR: text | INFO: text | DELAY: usec | RESULT: code name
-   and syslog lines the module writes are printed on stderr as "LOG <priority>: text", because this
-   program defines vsyslog itself and so receives what pam_syslog sends. The exit status is the last
+   The tests preload libsyslog_capture.so to read what the module logs. The exit status is the last
    pam_authenticate result. */
 #define _GNU_SOURCE
 #include <security/pam_appl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <unistd.h>
 
 struct script {
@@ -74,32 +71,6 @@ static int converse(int num, const struct pam_message **msg, struct pam_response
 static void fail_delay(int status, unsigned int usec, void *data) {
     (void)data;
     printf("DELAY: %u (status %d)\n", usec, status);
-}
-
-/* syslog interception: pam_syslog calls vsyslog (or its fortified variant); these definitions in the
-   executable take precedence over libc's for libpam and the module. */
-void vsyslog(int priority, const char *format, va_list ap) {
-    fprintf(stderr, "LOG %d: ", priority & LOG_PRIMASK);
-    vfprintf(stderr, format, ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-}
-void __vsyslog_chk(int priority, int flag, const char *format, va_list ap) {
-    (void)flag;
-    vsyslog(priority, format, ap);
-}
-void syslog(int priority, const char *format, ...) {
-    va_list ap;
-    va_start(ap, format);
-    vsyslog(priority, format, ap);
-    va_end(ap);
-}
-void __syslog_chk(int priority, int flag, const char *format, ...) {
-    (void)flag;
-    va_list ap;
-    va_start(ap, format);
-    vsyslog(priority, format, ap);
-    va_end(ap);
 }
 
 int main(int argc, char **argv) {

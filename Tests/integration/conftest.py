@@ -25,12 +25,14 @@ BUILD = os.path.join(ROOT, "build")
 MODULE = os.path.join(BUILD, "pam_totp.so")
 SETUP = os.path.join(BUILD, "pam-totp-setup")
 PAMDRIVE = os.path.join(BUILD, "pamdrive")
+SYSLOG_CAPTURE = os.path.join(BUILD, "libsyslog_capture.so")
 
 # Linux-PAM return codes (security/_pam_types.h).
 PAM_SUCCESS, PAM_SERVICE_ERR, PAM_PERM_DENIED, PAM_AUTH_ERR = 0, 3, 6, 7
 PAM_AUTHINFO_UNAVAIL, PAM_CONV_ERR, PAM_IGNORE = 9, 19, 25
 
 USERS = {"alice": 2001, "bob": 2002, "carol": 2003}
+SUBCOMMANDS = {"enroll", "status", "recovery-codes", "show", "reset", "import-google-authenticator"}
 KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
@@ -80,6 +82,8 @@ class Env:
         self.central = os.path.join(root, "central")
         self.sensitive = set()
         self.logs = []
+        self.setup_log = os.path.join(root, "setup-syslog")
+        self.config = os.path.join(root, "pam-totp.conf")
         os.makedirs(self.pamd)
         with open(os.path.join(self.pamd, "other"), "w") as f:
             f.write("auth required pam_deny.so\n")
@@ -94,7 +98,7 @@ class Env:
             group.append(f"{name}:x:{uid}:")
         self._write("passwd", "\n".join(passwd) + "\n")
         self._write("group", "\n".join(group) + "\n")
-        self.environ = dict(os.environ, LD_PRELOAD="libnss_wrapper.so",
+        self.environ = dict(os.environ, LD_PRELOAD="libnss_wrapper.so " + SYSLOG_CAPTURE,
                             NSS_WRAPPER_PASSWD=os.path.join(root, "passwd"),
                             NSS_WRAPPER_GROUP=os.path.join(root, "group"))
         self.service("test")
@@ -110,11 +114,13 @@ class Env:
         return os.path.join(self.home(user), ".pam_totp")
 
     def service(self, name, options="", stack=None):
-        """Writes a PAM service. `stack` lines may use {module} and {state}."""
+        """Writes a PAM service. `stack` lines may use {module}, {state} and {config}; the module line
+        always names the test's configuration file, so the machine's /etc/pam-totp.conf never counts."""
         lines = stack or ["auth required {module} state={state} " + options]
+        lines = [l.replace("{state}", "{state} config={config}", 1) if "{module}" in l and "config=" not in l else l for l in lines]
         with open(os.path.join(self.pamd, name), "w") as f:
             for line in lines:
-                f.write(line.format(module=MODULE, state=self.state) + "\n")
+                f.write(line.format(module=MODULE, state=self.state, config=self.config) + "\n")
 
     def login(self, user, *responses, service="test", rhost=None, wrapper=()):
         self.sensitive.update(r for r in responses if len(r) >= 6)
@@ -145,12 +151,16 @@ class Env:
         return login
 
     def setup(self, *args, code=None, as_user=None, check=True):
-        """Runs build/pam-totp-setup; `code` goes to standard input."""
+        """Runs build/pam-totp-setup with the test's configuration file; `code` goes to standard input.
+        What it logs is appended to self.setup_log."""
         argv = [SETUP, *args]
+        if args and args[0] in SUBCOMMANDS:
+            argv += ["--config", self.config, "--state", self.state]
         if as_user:
             uid = USERS[as_user]
             argv = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *argv]
-        proc = subprocess.run(argv, input=(code + "\n") if code else "", env=self.environ,
+        environ = dict(self.environ, SYSLOG_CAPTURE_FILE=self.setup_log)
+        proc = subprocess.run(argv, input=(code + "\n") if code else "", env=environ,
                               capture_output=True, text=True, timeout=60)
         if check and proc.returncode != 0:
             raise AssertionError(f"pam-totp-setup {args} failed ({proc.returncode}): {proc.stderr}")
@@ -172,11 +182,12 @@ class Env:
 
 @pytest.fixture
 def env():
-    for tool in (MODULE, SETUP, PAMDRIVE):
+    for tool in (MODULE, SETUP, PAMDRIVE, SYSLOG_CAPTURE):
         if not os.path.exists(tool):
             pytest.fail(f"{tool} is missing: run `make build harness` first")
     if os.geteuid() != 0:
         pytest.fail("the integration tests must run as root, as the module does under sshd")
+    system_state_existed = os.path.exists("/var/lib/pam-totp")
     root = tempfile.mkdtemp(prefix="pamtotp-it-")
     os.chmod(root, 0o755)
     os.makedirs(os.path.join(root, "home"))
@@ -184,7 +195,8 @@ def env():
     world = Env(root)
     yield world
     # No secret, code or recovery code may ever reach a log line.
-    logs = "\n".join(world.logs)
+    logs = "\n".join(world.logs) + (open(world.setup_log).read() if os.path.exists(world.setup_log) else "")
     for value in world.sensitive:
         assert value not in logs, "a secret or code reached the log"
     shutil.rmtree(root)
+    assert system_state_existed or not os.path.exists("/var/lib/pam-totp"), "a test wrote into the machine's /var/lib/pam-totp"

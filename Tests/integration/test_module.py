@@ -330,7 +330,9 @@ def test_the_pam_totp_lines_of_every_example_work(env):
     examples = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "pam.d-examples")
     env.enroll()
     checked = 0
-    for name in sorted(os.listdir(examples)):
+    # Examples whose pam_totp line jumps need their whole stack; each has a test of its own.
+    own_tests = {"migrate-from-google-authenticator": "test_setup_tool.py::test_migration_example_runs_both_modules_side_by_side"}
+    for name in sorted(set(os.listdir(examples)) - set(own_tests)):
         for line in open(os.path.join(examples, name)):
             if "pam_totp.so" in line and not line.lstrip().startswith("#"):
                 env.service("example", stack=[line.strip().replace("pam_totp.so", "{module} state={state}")])

@@ -19,7 +19,7 @@ def test_json_provisioning_enrolls_and_the_login_works(env):
     # Only hashes of the recovery codes are stored.
     assert not any(c.replace("-", "") in text.replace("-", "") for c in data["recovery_codes"])
     assert [l.split()[0] for l in text.splitlines() if not l.startswith("#")] == \
-        ["version", "type", "algorithm", "digits", "period", "secret", "created", "recovery-kdf"] + ["recovery"] * 10 + ["end"]
+        ["version", "type", "algorithm", "digits", "period", "secret", "issuer", "created", "recovery-kdf"] + ["recovery"] * 10 + ["end"]
     wait_for_fresh_step()
     assert env.login("alice", totp(KEY, step_offset=1)).rc == PAM_SUCCESS
 
@@ -106,11 +106,14 @@ def test_bad_arguments_are_one_clear_line(env):
         (["--user", "nosuch"], "no such user: nosuch"),
         (["--secret", "relative/x"], "expected an absolute path"),
         (["--recovery-codes", "101"], "--recovery-codes must be from 0 to 100"),
+        (["--bogus"], "Unknown option '--bogus'"),
+        (["--digits"], "Missing value for '--digits <digits>'"),
     ]
     for args, message in cases:
         proc = env.setup("enroll", *args, code="000000", check=False)
         assert proc.returncode != 0, args
         assert message in proc.stderr, (args, proc.stderr)
+        assert proc.stderr.startswith("pam-totp-setup: ") and proc.stderr.count("\n") == 1, proc.stderr
     assert not os.path.exists(env.enrollment_path("alice"))
 
 

@@ -1,0 +1,2 @@
+// libqrencode, for the setup tool only (the module never draws QR codes).
+#include <qrencode.h>

@@ -1,0 +1,72 @@
+/// A `~/.google_authenticator` file, as google-authenticator-libpam writes it: the Base32 secret on
+/// the first line, then option lines starting with `" ` and 8-digit scratch codes, one per line.
+public struct GoogleAuthenticatorFile: Equatable, Sendable {
+    public var secret: [UInt8]
+    /// `" WINDOW_SIZE W`: how many codes are valid at once (default 3).
+    public var windowSize: Int
+    /// `" STEP_SIZE S` (default 30).
+    public var stepSize: Int
+    public var scratchCodes: [String]
+
+    public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        case counterBased
+        case notTOTP
+        case badSecret(String)
+        case badLine(Int)
+        case unsupportedStep(Int)
+
+        public var description: String {
+            switch self {
+            case .counterBased:
+                return "this is a counter-based (HOTP) file; only time-based (TOTP) files can be imported"
+            case .notTOTP: return "the file does not say TOTP_AUTH, so it is not a time-based enrollment"
+            case .badSecret(let reason): return "the secret on the first line is not usable: \(reason)"
+            case .badLine(let line): return "line \(line) is neither an option nor an 8-digit scratch code"
+            case .unsupportedStep(let step): return "STEP_SIZE \(step) is outside the 15 to 300 seconds pam-totp supports"
+            }
+        }
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(Problem) -> GoogleAuthenticatorFile {
+        guard bytes.count <= 64 * 1024, !bytes.contains(0) else { throw .badLine(0) }
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
+            .map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        guard let first = lines.first else { throw .badSecret("the file is empty") }
+        let secret: [UInt8]
+        do { secret = try Base32.decode(String(first)) } catch { throw .badSecret(error.description) }
+        guard Enrollment.secretLengthRange.contains(secret.count) else { throw .badSecret("\(secret.count * 8) bits") }
+        var file = GoogleAuthenticatorFile(secret: secret, windowSize: 3, stepSize: 30, scratchCodes: [])
+        var totp = false
+        for (index, line) in lines.enumerated().dropFirst() {
+            if line.hasPrefix("\" ") {
+                let words = line.dropFirst(2).split(separator: " ")
+                switch words.first {
+                case "HOTP_COUNTER": throw .counterBased
+                case "TOTP_AUTH": totp = true
+                case "WINDOW_SIZE":
+                    guard words.count == 2, let value = LineFormat.decimal(words[1]), (1...100).contains(value) else {
+                        throw .badLine(index + 1)
+                    }
+                    file.windowSize = value
+                case "STEP_SIZE":
+                    guard words.count == 2, let value = LineFormat.decimal(words[1]) else { throw .badLine(index + 1) }
+                    guard OTPParameters.periodRange.contains(value) else { throw .unsupportedStep(value) }
+                    file.stepSize = value
+                default:
+                    continue  // RATE_LIMIT, DISALLOW_REUSE, TIME_SKEW…: pam-totp has its own equivalents.
+                }
+            } else if line.utf8.count == 8, line.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                file.scratchCodes.append(String(line))
+            } else {
+                throw .badLine(index + 1)
+            }
+        }
+        guard totp else { throw .notTOTP }
+        return file
+    }
+
+    /// google-authenticator accepts codes from -(W-1)/2 to +W/2 steps; ±W/2 accepts all of those.
+    public var window: Int { min(windowSize / 2, TOTPVerifier.windowRange.upperBound) }
+
+    public var parameters: OTPParameters { OTPParameters(algorithm: .sha1, digits: 6, period: stepSize) }
+}

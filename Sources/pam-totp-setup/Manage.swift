@@ -1,0 +1,210 @@
+import ArgumentParser
+import Glibc
+import TOTPCore
+import TOTPStorage
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show whether a user is enrolled, with what parameters, and how many recovery codes remain.",
+        discussion:
+            "Never shows the secret. How many recovery codes are used, and failed attempts, are in the module's root-only state: run as root to see them."
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Flag(name: .long, help: "Print the status as JSON.")
+    var json = false
+
+    func run() throws {
+        let target = try common.resolve()
+        guard let enrollment = try target.file.read() else {
+            if json {
+                print(JSON.render([("user", .string(target.name)), ("enrolled", .bool(false)), ("file", .string(target.file.path))]))
+            } else {
+                print("\(target.name) is not enrolled (no \(target.file.path)).")
+            }
+            return
+        }
+        let state = try readState(target)
+        let issued = enrollment.recovery?.hashes.count ?? 0
+        let current = Set(enrollment.recovery?.hashes.map(RecoverySet.identifier(of:)) ?? [])
+        let used = state.map { $0.usedRecovery.filter(current.contains).count }
+        let window = enrollment.window ?? target.options.window
+        let p = enrollment.parameters
+        if json {
+            print(
+                JSON.render([
+                    ("user", .string(target.name)), ("enrolled", .bool(true)), ("file", .string(target.file.path)),
+                    ("type", .string("totp")), ("algorithm", .string(p.algorithm.rawValue)), ("digits", .number(p.digits)),
+                    ("period", .number(p.period)), ("window", .number(window)),
+                    ("created", enrollment.created.map { .string(UTCTimestamp.format($0)) } ?? .null),
+                    ("recovery_codes_issued", .number(issued)),
+                    ("recovery_codes_left", used.map { .number(issued - $0) } ?? .null),
+                    ("failures", state.map { .number($0.failures) } ?? .null),
+                    ("last_failure", state?.lastFailure.map { .string(UTCTimestamp.format($0)) } ?? .null),
+                ]))
+            return
+        }
+        print("\(target.name) is enrolled (\(target.file.path)).")
+        print("  Codes:          TOTP, \(p.algorithm.rawValue), \(p.digits) digits, every \(p.period) s, window ±\(window)")
+        print("  Enrolled:       \(enrollment.created.map(UTCTimestamp.format) ?? "unknown")")
+        if let used {
+            print("  Recovery codes: \(issued - used) of \(issued) left")
+        } else {
+            print("  Recovery codes: \(issued) issued (how many are used is known to root only)")
+        }
+        if let state {
+            let last = state.lastFailure.map { ", last at \(UTCTimestamp.format($0))" } ?? ""
+            print("  Failed attempts since the last success: \(state.failures)\(last)")
+        }
+    }
+
+    /// The module's state for the user, if this process may read it (root).
+    private func readState(_ target: Target) throws -> UserState? {
+        guard geteuid() == 0 else { return nil }
+        do {
+            let store = try StateStore(path: target.options.stateDirectory)
+            let locked = try store.lock(user: target.name)
+            defer { locked.release() }
+            return try locked.read()
+        } catch {
+            throw SetupError("state: \(error)")
+        }
+    }
+}
+
+struct RecoveryCodes: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recovery-codes",
+        abstract: "Replace the recovery codes with a fresh set, after a current code or a recovery code.",
+        discussion: "The old codes stop working at once. The new ones are shown only now.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("How many codes to make (1 to 100).", valueName: "n"))
+    var count: Int = 10
+
+    @Flag(name: .long, help: "Print the new codes as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (1...RecoverySet.maxCodes).contains(count) else { throw ValidationError("--count must be from 1 to \(RecoverySet.maxCodes)") }
+    }
+
+    func run() throws {
+        let target = try common.resolve()
+        var enrollment = try target.enrollment()
+        defer { enrollment.cleanse() }
+        let out = Output(json: json)
+        try proveHolding(target, enrollment, allowRecovery: true, out: out)
+        let codes = try RecoveryCode.generate(count: count)
+        enrollment.recovery = try RecoverySet.make(codes: codes)
+        try target.file.write(enrollment)
+        if json {
+            print(JSON.render([("user", .string(target.name)), ("recovery_codes", .array(codes.map(JSON.string)))]))
+        } else {
+            out.prose("New recovery codes for \(target.name); the old ones no longer work.")
+            out.showRecoveryCodes(codes)
+        }
+    }
+}
+
+struct Show: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the QR code and URI of an existing enrollment again (for a new phone), after a current code.")
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var qr: QROptions
+
+    func run() throws {
+        let target = try common.resolve()
+        var enrollment = try target.enrollment()
+        defer { enrollment.cleanse() }
+        let out = Output(json: false)
+        try proveHolding(target, enrollment, allowRecovery: false, out: out)
+        try qr.present(uri: target.uri(for: enrollment), secret: enrollment.secret, out: out)
+    }
+}
+
+struct Reset: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Remove an enrollment.",
+        discussion: """
+            Your own enrollment is removed after a current code or a recovery code. As root, --user NAME removes \
+            anyone's without a code (for a user who lost both phone and recovery codes), and the system log records it.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let target = try common.resolve()
+        var enrollment = try target.enrollment()
+        defer { enrollment.cleanse() }
+        let out = Output(json: false)
+        let byAdmin = common.user != nil && getuid() == 0
+        if !byAdmin { try proveHolding(target, enrollment, allowRecovery: true, out: out) }
+        try target.file.remove()
+        if byAdmin {
+            logAdminAction("reset: removed the enrollment of user=\(target.name) file=\(target.file.path) by=\(invokingUser())")
+        }
+        out.prose("Removed the enrollment of \(target.name) (\(target.file.path)).")
+        out.prose("Run pam-totp-setup again to enroll a new phone.")
+    }
+}
+
+struct ImportGoogleAuthenticator: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-google-authenticator",
+        abstract: "Convert a ~/.google_authenticator file into a pam-totp enrollment.",
+        discussion: """
+            Keeps the secret, the window and the step size; the scratch codes become (hashed) recovery codes. \
+            Counter-based (HOTP) files are refused. The old file is left in place.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: ArgumentHelp("The file to import (default: ~/.google_authenticator of the user).", valueName: "file"))
+    var file: String?
+
+    @Flag(name: .long, help: "Replace an existing pam-totp enrollment.")
+    var force = false
+
+    func validate() throws {
+        if let file, !file.hasPrefix("/") { throw ValidationError("the file must be given as an absolute path") }
+    }
+
+    func run() throws {
+        let target = try common.resolve()
+        let source = file ?? target.account.home + "/.google_authenticator"
+        if !force, try target.file.exists() {
+            throw SetupError("\(target.name) is already enrolled (\(target.file.path)); use --force to replace the enrollment")
+        }
+        // A file in the user's home is read as the user; one elsewhere (an admin's central copy) as root.
+        let asUser = source.hasPrefix(target.account.home + "/")
+        let read = { Result { () throws(StorageError) in try SecureFile.read(source, owner: target.account.uid) } }
+        var bytes: [UInt8]
+        do {
+            bytes = try (asUser ? FileSystemIdentity.run(uid: target.account.uid, gid: target.account.gid, read) : read()).get()
+        } catch {
+            throw SetupError("cannot read \(source): \(error)")
+        }
+        defer { Crypto.cleanse(&bytes) }
+        var imported: GoogleAuthenticatorFile
+        do { imported = try GoogleAuthenticatorFile.parse(bytes) } catch { throw SetupError("\(source): \(error.description)") }
+        defer { Crypto.cleanse(&imported.secret) }
+        let window = imported.window
+        let enrollment = Enrollment(
+            parameters: imported.parameters, secret: imported.secret, created: Int64(time(nil)),
+            recovery: imported.scratchCodes.isEmpty ? nil : try RecoverySet.make(codes: imported.scratchCodes),
+            window: window == target.options.window ? nil : window)
+        try target.file.write(enrollment)
+        print("Imported \(source) for \(target.name) into \(target.file.path):")
+        print(
+            "  TOTP, SHA1, 6 digits, every \(imported.stepSize) s, window ±\(window); \(imported.scratchCodes.count) scratch codes became recovery codes."
+        )
+        if !imported.scratchCodes.isEmpty {
+            print("Scratch codes are 8 digits, weaker than pam-totp's own; consider `pam-totp-setup recovery-codes` for a new set.")
+        }
+        print("The old file was left in place; remove it once pam_google_authenticator.so is out of the PAM stack.")
+    }
+}
