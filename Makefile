@@ -20,9 +20,10 @@ RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) -Xswiftc -static
 
 DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev pamtester libpam-wrapper libnss-wrapper \
                 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
-                binutils util-linux python3 python3-pytest python3-pexpect
+                binutils util-linux passwd python3 python3-pytest python3-pexpect \
+                openssh-server openssh-client ocserv openconnect gnutls-bin sudo
 
-.PHONY: all build deps check unit integration install uninstall clean format lint harness
+.PHONY: all build deps check unit integration install uninstall clean format lint harness demo demo-auto
 
 all: build
 
@@ -54,13 +55,23 @@ build/libsyslog_capture.so: Tests/harness/syslog_capture.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
 
-check: lint build harness unit integration
+check: lint build harness unit demo-auto integration
 
 unit:
 	$(SWIFT) test --scratch-path $(DEBUG_SCRATCH) --disable-swift-testing
 
+# The module and the tool through real libpam stacks (Tests/integration), and real sshd, ocserv and
+# sudo with their real clients on 127.0.0.1 (Tests/e2e). Needs root; changes nothing in /etc.
 integration: build harness
-	$(PYTHON) -m pytest -q Tests/integration
+	$(PYTHON) -m pytest -q Tests/integration Tests/e2e
+
+# A throwaway sshd with the module and a throwaway user, for trying it with your own phone;
+# Ctrl-C removes everything. DEMO_AUTO=1 uses oathtool as the phone (part of `make check`).
+demo: build harness
+	$(PYTHON) demo/demo.py
+
+demo-auto: build harness
+	DEMO_AUTO=1 $(PYTHON) demo/demo.py
 
 install: build
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DOCDIR)/pam.d-examples

@@ -3,7 +3,7 @@ import os
 import subprocess
 
 import pytest
-from conftest import (KEY, MODULE, PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL, PAM_CONV_ERR, PAM_IGNORE,
+from pamtotp_it import (KEY, MODULE, PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL, PAM_CONV_ERR, PAM_IGNORE,
                       PAM_SERVICE_ERR, PAM_SUCCESS, oathtool, totp, wait_for_fresh_step)
 
 WRONG = "The verification code does not match."
@@ -323,22 +323,3 @@ def test_module_survives_many_loads_in_one_process(env):
     assert proc.stdout.count("RESULT: 0 ") == 200
     assert proc.stderr.count("skipped user=bob") == 200
 
-
-def test_the_pam_totp_lines_of_every_example_work(env):
-    """Each pam_totp line in pam.d-examples/, as written, with only the module path and the state
-    directory substituted. (The full stacks, with real password modules, are tested end to end.)"""
-    examples = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "pam.d-examples")
-    env.enroll()
-    checked = 0
-    # Examples whose pam_totp line jumps need their whole stack; each has a test of its own.
-    own_tests = {"migrate-from-google-authenticator": "test_setup_tool.py::test_migration_example_runs_both_modules_side_by_side"}
-    for name in sorted(set(os.listdir(examples)) - set(own_tests)):
-        for line in open(os.path.join(examples, name)):
-            if "pam_totp.so" in line and not line.lstrip().startswith("#"):
-                env.service("example", stack=[line.strip().replace("pam_totp.so", "{module} state={state}")])
-                wait_for_fresh_step()
-                assert env.login("alice", totp(KEY), service="example").rc == PAM_SUCCESS, (name, line)
-                env.service("example", stack=[line.strip().replace("pam_totp.so", "{module} state={state} retries=1")])
-                assert env.login("alice", wrong_code(), service="example").rc == PAM_AUTH_ERR, (name, line)
-                checked += 1
-    assert checked >= 1

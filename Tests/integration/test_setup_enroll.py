@@ -4,7 +4,7 @@ import os
 import re
 import subprocess
 
-from conftest import KEY, PAM_SUCCESS, SETUP, totp, wait_for_fresh_step
+from pamtotp_it import KEY, PAM_SUCCESS, SETUP, totp, wait_for_fresh_step
 
 
 def test_json_provisioning_enrolls_and_the_login_works(env):

@@ -9,7 +9,7 @@ import struct
 
 import pexpect
 import pytest
-from conftest import (KEY, MODULE, PAM_AUTH_ERR, PAM_SUCCESS, SETUP, totp, wait_for_fresh_step)
+from pamtotp_it import (KEY, MODULE, PAM_AUTH_ERR, PAM_SUCCESS, SETUP, totp, wait_for_fresh_step)
 
 URI = f"otpauth://totp/Test:alice?secret={KEY}&issuer=Test&algorithm=SHA1&digits=6&period=30"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -304,27 +304,6 @@ def test_import_refuses_hotp_files_and_existing_enrollments(env):
     google_authenticator(totp_path, "-t", "-d", "-w", "3", "-e", "1", "-u")
     proc = env.setup("import-google-authenticator", "--user", "alice", totp_path, check=False)
     assert proc.returncode != 0 and "already enrolled" in proc.stderr
-
-
-def test_migration_example_runs_both_modules_side_by_side(env):
-    """pam.d-examples/migrate-from-google-authenticator, as written: users with a pam-totp enrollment
-    use it; the others still use their ~/.google_authenticator."""
-    example = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                           "pam.d-examples", "migrate-from-google-authenticator")
-    stack = [l.strip() for l in open(example) if l.strip() and not l.lstrip().startswith(("#", "@include"))]
-    stack = [l.replace("pam_totp.so", "{module} state={state}") for l in stack]
-    env.service("migrate", stack=stack)
-    env.enroll("alice")
-    path = os.path.join(env.home("bob"), ".google_authenticator")
-    secret, _ = google_authenticator(path, "-t", "-d", "-w", "3", "-e", "1", "-u")
-    os.chown(path, 2002, 2002)
-    env.sensitive.add(secret)
-    wait_for_fresh_step()
-    assert env.login("alice", totp(KEY), service="migrate").rc == PAM_SUCCESS
-    assert env.login("bob", totp(secret), service="migrate").rc == PAM_SUCCESS
-    assert env.login("bob", totp(secret, step_offset=6), "x", "x", service="migrate").rc != PAM_SUCCESS
-    assert env.login("alice", totp(KEY, step_offset=6), "x", "x", service="migrate").rc != PAM_SUCCESS
-    assert env.login("carol", "123456", "123456", "123456", service="migrate").rc != PAM_SUCCESS
 
 
 HELP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "help")
