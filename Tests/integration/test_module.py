@@ -259,7 +259,7 @@ def test_concurrent_logins_with_one_code_succeed_exactly_once(env):
     procs = [env.start_login("alice", code, service="test") for _ in range(12)]
     results = [env.finish(p) for p in procs]
     assert sorted(r.rc for r in results).count(PAM_SUCCESS) == 1, [r.rc for r in results]
-    assert all(r.rc in (PAM_SUCCESS, PAM_CONV_ERR) for r in results)
+    assert all(r.rc in (PAM_SUCCESS, PAM_CONV_ERR) for r in results), [(r.rc, r.log) for r in results if r.rc not in (PAM_SUCCESS, PAM_CONV_ERR)]
 
 
 def test_concurrent_logins_with_one_recovery_code_succeed_exactly_once(env):
