@@ -97,6 +97,7 @@ class Bed:
         self.syslog = os.path.join(self.root, "syslog")
         shutil.copytree("/etc/pam.d", self.pamd, symlinks=True)
         os.mkdir(self.data, 0o700)  # as `make install` creates /var/lib/pam-totp
+        self.trusted = os.path.join(self.root, "pam-totp.trusted")  # stands for /etc/pam-totp.trusted
         self.servers, self.users = [], []
 
     def install_example(self, example, service, extra=""):
@@ -108,6 +109,7 @@ class Bed:
         for line in text.splitlines():
             if not line.lstrip().startswith("#"):
                 line = line.replace("/var/lib/pam-totp", self.data)
+                line = line.replace("/etc/pam-totp.trusted", self.trusted)
                 line = line.replace("pam_totp.so", f"{MODULE} state={self.data} config={self.config} {extra}".rstrip())
                 line = re.sub(r"\bpam_unix\.so\b", "pam_unix.so nodelay", line)
             lines.append(line)

@@ -18,7 +18,7 @@ public func pamtotpSwiftAuthenticate(
 }
 
 /// What the module decided, before it becomes a PAM return code.
-enum ModuleOutcome: Equatable {
+enum ModuleOutcome: Error, Equatable {
     /// The user proved possession of the second factor.
     case success
     /// The module has no opinion (not enrolled, with `nullok`); the rest of the stack decides.

@@ -1,6 +1,7 @@
 internal import CPAM
 internal import CPAMTOTPShimHelpers
 import Glibc
+import TOTPCore
 
 /// The libpam calls the module makes, with C types kept inside this file.
 struct PAMHandle {
@@ -39,6 +40,39 @@ struct PAMHandle {
         let length = strnlen(response, limit + 1)
         guard length <= limit else { return [UInt8](repeating: 0, count: limit + 1) }
         return response.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+    }
+
+    /// Asks a yes/no question with echo on; true only for "y" or "yes".
+    func askYesNo(_ text: String) -> Bool {
+        var response: UnsafeMutablePointer<CChar>?
+        let status = pamtotp_prompt(pamh, PAM_PROMPT_ECHO_ON, text, &response)
+        defer { pamtotp_free_response(response) }
+        guard status == PAM_SUCCESS, let response else { return false }
+        let answer = String(cString: response).lowercased().filter { $0 != " " && $0 != "\t" }
+        return answer == "y" || answer == "yes"
+    }
+
+    /// A variable of the PAM environment (calls `pam_getenv`), such as sshd's SSH_AUTH_INFO_0.
+    func environment(_ name: String) -> String? {
+        guard let value = pam_getenv(pamh, name) else { return nil }
+        return String(cString: value)
+    }
+
+    /// The password an earlier module stored (`PAM_AUTHTOK`), as bytes.
+    func authToken() -> [UInt8]? {
+        var item: UnsafeRawPointer?
+        guard pam_get_item(pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS, let item else { return nil }
+        let text = item.assumingMemoryBound(to: CChar.self)
+        let length = strnlen(text, 4096)
+        return text.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+    }
+
+    /// Hands `password` to the next module as `PAM_AUTHTOK` (calls `pam_set_item`, which copies it).
+    @discardableResult
+    func setAuthToken(_ password: [UInt8]) -> Bool {
+        var copy = password + [0]
+        defer { Crypto.cleanse(&copy) }
+        return copy.withUnsafeBytes { pam_set_item(pamh, PAM_AUTHTOK, $0.baseAddress) } == PAM_SUCCESS
     }
 
     /// Shows an error message, unless the application asked for silence.

@@ -34,7 +34,10 @@ public enum CodeInput: Equatable, Sendable {
 /// One login attempt's outcome, decided from the enrollment, the state and the clock.
 public enum AttemptOutcome: Equatable, Sendable {
     case acceptedTOTP(step: UInt64)
+    case acceptedHOTP(counter: UInt64)
     case acceptedRecovery(remaining: Int)
+    /// A token code far ahead of the counter: the user is asked for the next one to confirm it.
+    case hotpResyncStarted
     case replayedTOTP
     case usedRecoveryCode
     case wrongCode
@@ -42,7 +45,7 @@ public enum AttemptOutcome: Equatable, Sendable {
 
     public var isSuccess: Bool {
         switch self {
-        case .acceptedTOTP, .acceptedRecovery: return true
+        case .acceptedTOTP, .acceptedHOTP, .acceptedRecovery: return true
         default: return false
         }
     }
@@ -50,7 +53,8 @@ public enum AttemptOutcome: Equatable, Sendable {
     /// The reason word the log uses for a refusal.
     public var reason: String {
         switch self {
-        case .acceptedTOTP, .acceptedRecovery: return "ok"
+        case .acceptedTOTP, .acceptedHOTP, .acceptedRecovery: return "ok"
+        case .hotpResyncStarted: return "hotp-resync-started"
         case .replayedTOTP: return "replayed-code"
         case .usedRecoveryCode: return "used-recovery-code"
         case .wrongCode: return "wrong-code"
@@ -60,12 +64,31 @@ public enum AttemptOutcome: Equatable, Sendable {
 }
 
 /// Decides one attempt and returns the state to record. Pure: the caller holds the lock and writes.
+/// - Parameters:
+///   - window: TOTP steps either side of now.
+///   - hotpWindow: HOTP counters looked ahead.
 public func decideAttempt(
-    input: CodeInput, enrollment: Enrollment, state: UserState, now: Int64, window: Int
+    input: CodeInput, enrollment: Enrollment, state: UserState, now: Int64, window: Int, hotpWindow: Int = 10
 ) throws(CryptoError) -> (outcome: AttemptOutcome, state: UserState) {
     var next = state
     let outcome: AttemptOutcome
     switch input {
+    case .otp(let code) where enrollment.type == .hotp:
+        let id = enrollment.identifier
+        let recorded = state.hotpNext.flatMap { $0.enrollment == id ? $0.counter : nil } ?? 0
+        let pending = state.hotpResync.flatMap { $0.enrollment == id && now - $0.at <= UserState.resyncTimeout ? $0.counter : nil }
+        let verifier = HOTPVerifier(algorithm: enrollment.parameters.algorithm, digits: enrollment.parameters.digits, window: hotpWindow)
+        switch try verifier.verify(code: code, secret: enrollment.secret, next: max(recorded, enrollment.counter), pendingResync: pending) {
+        case .accepted(let counter):
+            next.hotpNext = (id, counter + 1)
+            next.hotpResync = nil
+            outcome = .acceptedHOTP(counter: counter)
+        case .resyncStarted(let counter):
+            next.hotpResync = (id, counter, now)
+            outcome = .hotpResyncStarted
+        case .rejected:
+            outcome = .wrongCode
+        }
     case .otp(let code):
         let verifier = TOTPVerifier(parameters: enrollment.parameters, window: window)
         switch try verifier.verify(code: code, secret: enrollment.secret, now: now, lastAcceptedStep: state.lastStep) {

@@ -1,5 +1,10 @@
 internal import TOTPCrypto
 
+/// Time-based codes from an app, or counter-based codes from a hardware token.
+public enum OTPType: String, Equatable, Sendable {
+    case totp, hotp
+}
+
 /// One user's enrollment: what the authenticator app knows, plus the hashed recovery codes.
 /// The on-disk form is documented in docs/FILEFORMAT.md.
 public struct Enrollment: Equatable, Sendable {
@@ -17,6 +22,17 @@ public struct Enrollment: Equatable, Sendable {
     public var window: Int?
     /// The issuer the app was given, so the same account can be shown again for a new phone.
     public var issuer: String?
+    public var type: OTPType = .totp
+    /// HOTP only: the first counter value not used when the enrollment was made.
+    public var counter: UInt64 = 0
+
+    /// Identifies this enrollment in the state (first 8 bytes of SHA-256 of the secret and the
+    /// creation time, hex), so that what was recorded for an earlier enrollment (remembered devices,
+    /// counters) no longer applies after re-enrolling, even with the same key.
+    public var identifier: String {
+        let material = secret + Array(" \(created ?? 0)".utf8)
+        return (try? Crypto.sha256(material)).map { Hex.encode(Array($0.prefix(8))) } ?? "0000000000000000"
+    }
 
     public init(parameters: OTPParameters, secret: [UInt8], created: Int64? = nil, recovery: RecoverySet? = nil, window: Int? = nil) {
         self.parameters = parameters
@@ -36,10 +52,10 @@ public struct Enrollment: Equatable, Sendable {
         var lines = [
             "# pam-totp enrollment (docs/FILEFORMAT.md). Written by pam-totp-setup; keep it private.",
             "version \(Self.formatVersion)",
-            "type totp",
+            "type \(type.rawValue)",
             "algorithm \(parameters.algorithm.rawValue)",
             "digits \(parameters.digits)",
-            "period \(parameters.period)",
+            type == .totp ? "period \(parameters.period)" : "counter \(counter)",
             "secret \(Base32.encode(secret))",
         ]
         if let window { lines.append("window \(window)") }
@@ -57,7 +73,7 @@ public struct Enrollment: Equatable, Sendable {
     /// - Throws: `LineFormat.ParseError` with the line and the problem; never the secret.
     public static func parse(_ bytes: [UInt8]) throws(LineFormat.ParseError) -> Enrollment {
         let keys: Set<String> = [
-            "type", "algorithm", "digits", "period", "window", "issuer", "secret", "created", "recovery-kdf", "recovery",
+            "type", "algorithm", "digits", "period", "window", "issuer", "secret", "created", "recovery-kdf", "recovery", "counter",
         ]
         let entries = try LineFormat.entries(bytes, version: formatVersion, keys: keys, repeatable: ["recovery"])
         var type: Substring?
@@ -68,6 +84,7 @@ public struct Enrollment: Equatable, Sendable {
         var created: Int64?
         var window: Int?
         var issuer: String?
+        var counter: UInt64?
         var kdf: (iterations: Int, salt: [UInt8])?
         var hashes: [[UInt8]] = []
         var firstRecoveryLine = 0
@@ -75,7 +92,7 @@ public struct Enrollment: Equatable, Sendable {
             let invalid = LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: String(entry.key)))
             switch entry.key {
             case "type":
-                guard entry.value == "totp" else { throw invalid }
+                guard OTPType(rawValue: String(entry.value)) != nil else { throw invalid }
                 type = entry.value
             case "algorithm":
                 guard let value = HashAlgorithm(rawValue: String(entry.value)) else { throw invalid }
@@ -86,6 +103,8 @@ public struct Enrollment: Equatable, Sendable {
                 period = try LineFormat.integer(entry, in: OTPParameters.periodRange)
             case "window":
                 window = try LineFormat.integer(entry, in: TOTPVerifier.windowRange)
+            case "counter":
+                counter = UInt64(try LineFormat.integer(entry, in: 0...))
             case "issuer":
                 guard let decoded = OTPAuthURI.percentDecode(entry.value), !decoded.isEmpty else { throw invalid }
                 issuer = decoded
@@ -116,9 +135,14 @@ public struct Enrollment: Equatable, Sendable {
                 throw LineFormat.ParseError(line: entry.line, problem: .unknownKey(String(entry.key)))
             }
         }
+        let otpType = type.flatMap { OTPType(rawValue: String($0)) } ?? .totp
+        // TOTP needs a period and has no counter; HOTP the other way round.
+        let (needed, foreign) =
+            otpType == .totp ? ("period", counter != nil ? "counter" : nil) : ("counter", period != nil ? "period" : nil)
+        if let foreign { throw LineFormat.ParseError(line: 0, problem: .unknownKey(foreign)) }
         for (name, present) in [
-            ("type", type != nil), ("algorithm", algorithm != nil), ("digits", digits != nil), ("period", period != nil),
-            ("secret", secret != nil),
+            ("type", type != nil), ("algorithm", algorithm != nil), ("digits", digits != nil),
+            (needed, needed == "period" ? period != nil : counter != nil), ("secret", secret != nil),
         ]
         where !present {
             throw LineFormat.ParseError(line: 0, problem: .missingKey(name))
@@ -130,9 +154,11 @@ public struct Enrollment: Equatable, Sendable {
         case (let kdf?, _): recovery = RecoverySet(iterations: kdf.iterations, salt: kdf.salt, hashes: hashes)
         }
         var enrollment = Enrollment(
-            parameters: OTPParameters(algorithm: algorithm!, digits: digits!, period: period!),
+            parameters: OTPParameters(algorithm: algorithm!, digits: digits!, period: period ?? OTPParameters.standard.period),
             secret: secret!, created: created, recovery: recovery, window: window)
         enrollment.issuer = issuer
+        enrollment.type = otpType
+        enrollment.counter = counter ?? 0
         return enrollment
     }
 }

@@ -7,9 +7,10 @@ public struct GoogleAuthenticatorFile: Equatable, Sendable {
     /// `" STEP_SIZE S` (default 30).
     public var stepSize: Int
     public var scratchCodes: [String]
+    /// `" HOTP_COUNTER N`: a counter-based (HOTP) enrollment, and its next counter.
+    public var hotpCounter: UInt64?
 
     public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
-        case counterBased
         case notTOTP
         case badSecret(String)
         case badLine(Int)
@@ -17,9 +18,7 @@ public struct GoogleAuthenticatorFile: Equatable, Sendable {
 
         public var description: String {
             switch self {
-            case .counterBased:
-                return "this is a counter-based (HOTP) file; only time-based (TOTP) files can be imported"
-            case .notTOTP: return "the file does not say TOTP_AUTH, so it is not a time-based enrollment"
+            case .notTOTP: return "the file says neither TOTP_AUTH nor HOTP_COUNTER"
             case .badSecret(let reason): return "the secret on the first line is not usable: \(reason)"
             case .badLine(let line): return "line \(line) is neither an option nor an 8-digit scratch code"
             case .unsupportedStep(let step): return "STEP_SIZE \(step) is outside the 15 to 300 seconds pam-totp supports"
@@ -35,13 +34,15 @@ public struct GoogleAuthenticatorFile: Equatable, Sendable {
         let secret: [UInt8]
         do { secret = try Base32.decode(String(first)) } catch { throw .badSecret(error.description) }
         guard Enrollment.secretLengthRange.contains(secret.count) else { throw .badSecret("\(secret.count * 8) bits") }
-        var file = GoogleAuthenticatorFile(secret: secret, windowSize: 3, stepSize: 30, scratchCodes: [])
+        var file = GoogleAuthenticatorFile(secret: secret, windowSize: 3, stepSize: 30, scratchCodes: [], hotpCounter: nil)
         var totp = false
         for (index, line) in lines.enumerated().dropFirst() {
             if line.hasPrefix("\" ") {
                 let words = line.dropFirst(2).split(separator: " ")
                 switch words.first {
-                case "HOTP_COUNTER": throw .counterBased
+                case "HOTP_COUNTER":
+                    guard words.count == 2, let value = LineFormat.decimal(words[1]) else { throw .badLine(index + 1) }
+                    file.hotpCounter = UInt64(value)
                 case "TOTP_AUTH": totp = true
                 case "WINDOW_SIZE":
                     guard words.count == 2, let value = LineFormat.decimal(words[1]), (1...100).contains(value) else {
@@ -61,7 +62,7 @@ public struct GoogleAuthenticatorFile: Equatable, Sendable {
                 throw .badLine(index + 1)
             }
         }
-        guard totp else { throw .notTOTP }
+        guard totp || file.hotpCounter != nil else { throw .notTOTP }
         return file
     }
 
@@ -69,4 +70,14 @@ public struct GoogleAuthenticatorFile: Equatable, Sendable {
     public var window: Int { min(windowSize / 2, TOTPVerifier.windowRange.upperBound) }
 
     public var parameters: OTPParameters { OTPParameters(algorithm: .sha1, digits: 6, period: stepSize) }
+
+    /// The pam-totp enrollment this file becomes (recovery codes are added by the caller).
+    public func enrollment(created: Int64) -> Enrollment {
+        var enrollment = Enrollment(parameters: parameters, secret: secret, created: created)
+        if let hotpCounter {
+            enrollment.type = .hotp
+            enrollment.counter = hotpCounter
+        }
+        return enrollment
+    }
 }

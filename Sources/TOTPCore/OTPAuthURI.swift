@@ -1,5 +1,18 @@
 /// The `otpauth://` URI authenticator apps read from a QR code (Google's Key Uri Format).
 public enum OTPAuthURI {
+    /// The URI for `enrollment`: `totp` with its period, or `hotp` with its counter.
+    public static func uri(issuer: String, account: String, enrollment: Enrollment, counter: UInt64? = nil) -> String {
+        switch enrollment.type {
+        case .totp:
+            return totp(issuer: issuer, account: account, secret: enrollment.secret, parameters: enrollment.parameters)
+        case .hotp:
+            let issuerText = percentEncode(issuer)
+            return "otpauth://hotp/\(issuerText):\(percentEncode(account))"
+                + "?secret=\(Base32.encode(enrollment.secret))&issuer=\(issuerText)"
+                + "&algorithm=\(enrollment.parameters.algorithm.rawValue)&digits=\(enrollment.parameters.digits)&counter=\(counter ?? enrollment.counter)"
+        }
+    }
+
     /// `otpauth://totp/ISSUER:ACCOUNT?secret=…&issuer=…&algorithm=…&digits=…&period=…`, with the
     /// label and issuer percent-encoded as UTF-8 (so `@`, spaces, colons and non-ASCII survive).
     public static func totp(issuer: String, account: String, secret: [UInt8], parameters: OTPParameters) -> String {

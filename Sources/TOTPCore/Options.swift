@@ -19,6 +19,35 @@ public struct ModuleOptions: Equatable, Sendable {
     public var issuer: String?
     /// Where the site-wide defaults were read from.
     public var config = defaultConfig
+    /// `remember=`: how long a device may skip the code after a correct one, in seconds.
+    public var remember: Int64?
+    /// `remember_ask` (default) asks before remembering; `remember_always` does not ask.
+    public var rememberAsk = true
+    /// `trusted=CIDR,…`: clients from these networks need no code.
+    public var trusted: TrustedNetworks?
+    /// `trusted=@FILE`: the networks are in this file (read by the caller).
+    public var trustedFile: String?
+    /// `nullok_until=YYYY-MM-DD`, as days since 1970-01-01: before that day, unenrolled users pass.
+    public var nullokUntil: Int64?
+    public var nullokUntilText: String?
+    /// `groups=`: only members need a code. `exempt_groups=`: members need none.
+    public var groups: [String]?
+    public var exemptGroups: [String]?
+    /// `forward_pass`: one prompt for password and code; the password goes on as PAM_AUTHTOK.
+    public var forwardPass = false
+    /// `use_first_pass` / `try_first_pass`: take the input from an earlier module's PAM_AUTHTOK.
+    public var firstPass: FirstPass = .no
+    /// `hotp_window=`: how many counters ahead a hardware token's code is looked for.
+    public var hotpWindow = 10
+    /// Whether `prompt=` was given (forward_pass has a different default).
+    public var promptGiven = false
+
+    public enum FirstPass: Equatable, Sendable { case no, tryFirst, useFirst }
+
+    public static let defaultForwardPrompt = "Password & verification code: "
+
+    /// The prompt actually shown.
+    public var effectivePrompt: String { forwardPass && !promptGiven ? Self.defaultForwardPrompt : prompt }
 
     public init() {}
 
@@ -118,15 +147,66 @@ public struct ModuleOptions: Equatable, Sendable {
                 options.retries = try integer(retriesRange)
             case "prompt":
                 let text = try required()
-                // ocserv rewrites prompts that start with "Password" into its password field.
-                guard !text.lowercased().hasPrefix("password"), text.utf8.count <= 200,
-                    text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f })
-                else {
+                guard text.utf8.count <= 200, text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
                     throw .invalidValue(
-                        option: shortName, value: String(text.prefix(40)),
-                        expected: "a prompt must not start with 'Password' and must be printable, at most 200 bytes")
+                        option: shortName, value: String(text.prefix(40)), expected: "a prompt must be printable, at most 200 bytes")
                 }
                 options.prompt = text
+                options.promptGiven = true
+            case "remember":
+                let text = try required()
+                guard let seconds = RememberDuration.parse(Substring(text)) else {
+                    throw .invalidValue(
+                        option: shortName, value: String(text.prefix(40)), expected: "expected a duration from 1m to 400d, like 30d or 12h")
+                }
+                options.remember = seconds
+            case "remember_ask":
+                try flag()
+                options.rememberAsk = true
+            case "remember_always":
+                try flag()
+                options.rememberAsk = false
+            case "trusted":
+                let text = try required()
+                if text.hasPrefix("@") {
+                    guard text.dropFirst().hasPrefix("/") else {
+                        throw .invalidValue(
+                            option: shortName, value: String(text.prefix(80)), expected: "expected @ and an absolute file path")
+                    }
+                    options.trustedFile = String(text.dropFirst())
+                    options.trusted = nil
+                } else {
+                    do { options.trusted = try TrustedNetworks.parse(text, isFile: false) } catch {
+                        throw .invalidValue(option: shortName, value: String(text.prefix(80)), expected: error.description)
+                    }
+                    options.trustedFile = nil
+                }
+            case "nullok_until":
+                let text = try required()
+                guard let days = CivilDate.days(Substring(text)) else {
+                    throw .invalidValue(option: shortName, value: String(text.prefix(40)), expected: "expected a date as YYYY-MM-DD")
+                }
+                options.nullokUntil = days
+                options.nullokUntilText = text
+            case "groups", "exempt_groups":
+                let text = try required()
+                let names = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                guard names.allSatisfy({ PathTemplate.isSafeUserName($0) }) else {
+                    throw .invalidValue(
+                        option: shortName, value: String(text.prefix(80)), expected: "expected group names separated by commas")
+                }
+                if name == "groups" { options.groups = names } else { options.exemptGroups = names }
+            case "forward_pass":
+                try flag()
+                options.forwardPass = true
+            case "use_first_pass":
+                try flag()
+                options.firstPass = .useFirst
+            case "try_first_pass":
+                try flag()
+                options.firstPass = .tryFirst
+            case "hotp_window":
+                options.hotpWindow = try integer(HOTPVerifier.windowRange)
             case "nullok":
                 try flag()
                 options.nullok = true
@@ -151,6 +231,13 @@ public struct ModuleOptions: Equatable, Sendable {
             default:
                 throw .unknown(shortName)
             }
+        }
+        // ocserv treats a prompt that starts with "Password" as its password field: right for the one
+        // field of forward_pass, wrong for a code prompt of its own.
+        if !options.forwardPass && options.prompt.lowercased().hasPrefix("password") {
+            throw .invalidValue(
+                option: "prompt", value: String(options.prompt.prefix(40)),
+                expected: "a code prompt must not start with 'Password' (only a forward_pass prompt may)")
         }
         return options
     }

@@ -1,5 +1,5 @@
 /// What changes at login, kept by the module in its root-owned state directory (docs/FILEFORMAT.md).
-public struct UserState: Equatable, Sendable {
+public struct UserState: Equatable, @unchecked Sendable {
     public static let formatVersion = 1
 
     /// The time step of the last accepted TOTP code; codes for it or earlier steps are refused.
@@ -10,8 +10,38 @@ public struct UserState: Equatable, Sendable {
     public var failures: Int = 0
     /// Unix time of the last failed attempt.
     public var lastFailure: Int64?
+    /// Devices whose code may be skipped for a while (`remember=`).
+    public var devices: [RememberedDevice] = []
+    /// HOTP: the next counter expected, for the enrollment it was recorded under.
+    public var hotpNext: (enrollment: String, counter: UInt64)?
+    /// HOTP: a code matched this counter beyond the window at this time; the next code may confirm it.
+    public var hotpResync: (enrollment: String, counter: UInt64, at: Int64)?
+
+    public static let maxDevices = 20
+    /// How long a pending HOTP resynchronisation waits for the confirming code.
+    public static let resyncTimeout: Int64 = 300
 
     public init() {}
+
+    public static func == (a: UserState, b: UserState) -> Bool {
+        a.lastStep == b.lastStep && a.usedRecovery == b.usedRecovery && a.failures == b.failures && a.lastFailure == b.lastFailure
+            && a.devices == b.devices && a.hotpNext?.enrollment == b.hotpNext?.enrollment && a.hotpNext?.counter == b.hotpNext?.counter
+            && a.hotpResync?.enrollment == b.hotpResync?.enrollment && a.hotpResync?.counter == b.hotpResync?.counter
+            && a.hotpResync?.at == b.hotpResync?.at
+    }
+
+    /// The unexpired record of `device` under `enrollment`, if any.
+    public func remembered(_ device: DeviceIdentity, enrollment: String, now: Int64) -> RememberedDevice? {
+        devices.first { $0.device == device && $0.enrollment == enrollment && $0.expires > now && $0.created <= now + 300 }
+    }
+
+    /// Remembers `device` until `now + duration`, replacing an older record of it, dropping expired
+    /// records and those of other enrollments, and keeping at most `maxDevices` (the newest).
+    public mutating func remember(_ device: DeviceIdentity, enrollment: String, now: Int64, duration: Int64) {
+        var kept = devices.filter { $0.enrollment == enrollment && $0.expires > now && $0.device != device }
+        kept.append(RememberedDevice(enrollment: enrollment, device: device, created: now, expires: now + duration))
+        devices = Array(kept.suffix(Self.maxDevices))
+    }
 
     public func serialized() -> [UInt8] {
         var lines = ["# pam-totp state (docs/FILEFORMAT.md). Maintained by pam_totp.so.", "version \(Self.formatVersion)"]
@@ -19,13 +49,18 @@ public struct UserState: Equatable, Sendable {
         for id in usedRecovery { lines.append("used-recovery \(id)") }
         lines.append("failures \(failures)")
         if let lastFailure { lines.append("last-failure \(lastFailure)") }
+        for d in devices { lines.append("device \(d.enrollment) \(d.created) \(d.expires) \(d.device)") }
+        if let hotpNext { lines.append("hotp-next \(hotpNext.enrollment) \(hotpNext.counter)") }
+        if let hotpResync { lines.append("hotp-resync \(hotpResync.enrollment) \(hotpResync.counter) \(hotpResync.at)") }
         lines.append("end")
         return Array((lines.joined(separator: "\n") + "\n").utf8)
     }
 
     public static func parse(_ bytes: [UInt8]) throws(LineFormat.ParseError) -> UserState {
         let entries = try LineFormat.entries(
-            bytes, version: formatVersion, keys: ["last-step", "used-recovery", "failures", "last-failure"], repeatable: ["used-recovery"])
+            bytes, version: formatVersion,
+            keys: ["last-step", "used-recovery", "failures", "last-failure", "device", "hotp-next", "hotp-resync"],
+            repeatable: ["used-recovery", "device"])
         var state = UserState()
         for entry in entries {
             switch entry.key {
@@ -40,6 +75,25 @@ public struct UserState: Equatable, Sendable {
                 state.failures = try LineFormat.integer(entry, in: 0...)
             case "last-failure":
                 state.lastFailure = Int64(try LineFormat.integer(entry, in: 0...))
+            case "device":
+                let parts = entry.value.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 4, Hex.decode(parts[0], length: 8) != nil, let created = LineFormat.decimal(parts[1]),
+                    let expires = LineFormat.decimal(parts[2]), let device = DeviceIdentity(parts[3]), state.devices.count < maxDevices
+                else { throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "device")) }
+                state.devices.append(
+                    RememberedDevice(enrollment: String(parts[0]), device: device, created: Int64(created), expires: Int64(expires)))
+            case "hotp-next":
+                let parts = entry.value.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2, Hex.decode(parts[0], length: 8) != nil, let counter = LineFormat.decimal(parts[1]) else {
+                    throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "hotp-next"))
+                }
+                state.hotpNext = (String(parts[0]), UInt64(counter))
+            case "hotp-resync":
+                let parts = entry.value.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 3, Hex.decode(parts[0], length: 8) != nil, let counter = LineFormat.decimal(parts[1]),
+                    let at = LineFormat.decimal(parts[2])
+                else { throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "hotp-resync")) }
+                state.hotpResync = (String(parts[0]), UInt64(counter), Int64(at))
             default:
                 throw LineFormat.ParseError(line: entry.line, problem: .unknownKey(String(entry.key)))
             }

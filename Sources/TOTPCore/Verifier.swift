@@ -52,3 +52,56 @@ public struct TOTPVerifier: Sendable {
         return .rejected
     }
 }
+
+/// Checks a counter-based (HOTP, RFC 4226) code from a hardware token.
+public struct HOTPVerifier: Sendable {
+    public static let windowRange = 1...100
+    /// How far beyond the look-ahead window a code may be and still start a resynchronisation.
+    public static let resyncRange: UInt64 = 1000
+
+    public enum Result: Equatable, Sendable {
+        /// The code matched this counter, at or after the next expected one.
+        case accepted(counter: UInt64)
+        /// The code matched a counter beyond the window; the next consecutive code confirms it.
+        case resyncStarted(counter: UInt64)
+        case rejected
+    }
+
+    public let algorithm: HashAlgorithm
+    public let digits: Int
+    public let window: Int
+
+    public init(algorithm: HashAlgorithm, digits: Int, window: Int = 10) {
+        self.algorithm = algorithm
+        self.digits = digits
+        self.window = min(max(window, Self.windowRange.lowerBound), Self.windowRange.upperBound)
+    }
+
+    /// Verifies `code` against counters `next ..< next + window`. If a resynchronisation is pending at
+    /// `pendingResync` (a code matched that counter beyond the window), the code for the counter after
+    /// it is accepted too (RFC 4226, section 7.4). Counters are never accepted twice: the caller
+    /// records `counter + 1` as the next expected value.
+    public func verify(code: [UInt8], secret: [UInt8], next: UInt64, pendingResync: UInt64?) throws(CryptoError) -> Result {
+        guard code.count == digits else { return .rejected }
+        func matches(_ counter: UInt64) throws(CryptoError) -> Bool {
+            var expected = try OTP.hotp(secret: secret, counter: counter, algorithm: algorithm, digits: digits)
+            defer { Crypto.cleanse(&expected) }
+            return constantTimeEqual(expected, code)
+        }
+        var counter = next
+        while counter < next &+ UInt64(window) && counter >= next {
+            if try matches(counter) { return .accepted(counter: counter) }
+            counter += 1
+        }
+        if let pendingResync, pendingResync >= next, pendingResync < UInt64.max, try matches(pendingResync + 1) {
+            return .accepted(counter: pendingResync + 1)
+        }
+        let end = next &+ UInt64(window) &+ Self.resyncRange
+        counter = next &+ UInt64(window)
+        while counter < end && counter >= next {
+            if try matches(counter) { return .resyncStarted(counter: counter) }
+            counter += 1
+        }
+        return .rejected
+    }
+}

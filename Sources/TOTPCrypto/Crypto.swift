@@ -86,6 +86,19 @@ public enum Crypto {
         return out
     }
 
+    /// SHA-256 of `data` (calls `EVP_Digest`): SSH key fingerprints and enrollment identifiers.
+    public static func sha256(_ data: [UInt8]) throws(CryptoError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let result = data.withUnsafeBytes { d in
+            out.withUnsafeMutableBytes { o in
+                EVP_Digest(d.baseAddress, d.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, EVP_sha256(), nil)
+            }
+        }
+        try check(result, "EVP_Digest")
+        return out
+    }
+
     /// `count` bytes from the operating system's CSPRNG via OpenSSL (calls `RAND_bytes`).
     public static func randomBytes(_ count: Int) throws(CryptoError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)

@@ -51,3 +51,37 @@ public struct Account: Equatable, Sendable {
         throw Errno(ERANGE)
     }
 }
+
+extension Account {
+    /// The user's groups, primary and supplementary (calls `getgrouplist`).
+    public func groupIDs() throws(Errno) -> [gid_t] {
+        var count: Int32 = 64
+        while count <= 65_536 {
+            var groups = [gid_t](repeating: 0, count: Int(count))
+            var found = count
+            if getgrouplist(name, gid, &groups, &found) >= 0 { return Array(groups.prefix(Int(found))) }
+            guard found > count else { throw Errno(ERANGE) }
+            count = found
+        }
+        throw Errno(ERANGE)
+    }
+
+    /// A group's ID by name (calls `getgrnam_r`); nil if there is no such group.
+    public static func groupID(named name: String) throws(Errno) -> gid_t? {
+        var size = 4096
+        while size <= 1 << 22 {
+            var entry = group()
+            var result: UnsafeMutablePointer<group>?
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
+            defer { buffer.deallocate() }
+            let status = getgrnam_r(name, &entry, buffer, size, &result)
+            switch status {
+            case 0: return result?.pointee.gr_gid
+            case ERANGE: size *= 4
+            case ENOENT, ESRCH: return nil
+            default: throw Errno(status)
+            }
+        }
+        throw Errno(ERANGE)
+    }
+}

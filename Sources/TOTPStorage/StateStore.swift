@@ -15,11 +15,11 @@ public final class StateStore {
         var info: stat
         do {
             info = try Sys.lstat(path)
-        } catch where error.code == ENOENT {
+        } catch  where error.code == ENOENT {
             do {
                 // Another login may create it at the same moment; losing that race is fine, the
                 // directory is then checked like any other.
-                do { try Sys.mkdir(path, 0o700) } catch where error.code == EEXIST {}
+                do { try Sys.mkdir(path, 0o700) } catch  where error.code == EEXIST {}
                 info = try Sys.lstat(path)
             } catch {
                 throw .system(operation: "create state directory", path: path, errno: error)

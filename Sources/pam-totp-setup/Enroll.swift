@@ -44,6 +44,12 @@ struct Enroll: ParsableCommand {
     @Flag(name: .customLong("no-verify"), help: "Save without a confirmation code (root only; the output says so).")
     var noVerify = false
 
+    @Flag(name: .long, help: "A counter-based (HOTP) hardware token instead of a time-based app; give its secret with --key.")
+    var hotp = false
+
+    @Option(name: .long, help: ArgumentHelp("HOTP: the token's next counter value.", valueName: "n"))
+    var counter: UInt64 = 0
+
     func validate() throws {
         guard HashAlgorithm(name: algorithm) != nil else { throw ValidationError("--algorithm must be SHA1, SHA256 or SHA512") }
         guard OTPParameters.digitsRange.contains(digits) else { throw ValidationError("--digits must be 6, 7 or 8") }
@@ -64,23 +70,31 @@ struct Enroll: ParsableCommand {
         var secret = try key.map(Self.decodeKey) ?? Crypto.randomBytes(20)
         defer { Crypto.cleanse(&secret) }
         let issuerName = issuer ?? target.issuer
-        let uri = OTPAuthURI.totp(issuer: issuerName, account: target.name, secret: secret, parameters: parameters)
+        var enrollment = Enrollment(parameters: parameters, secret: secret, created: Int64(time(nil)))
+        enrollment.issuer = issuerName
+        if hotp {
+            enrollment.type = .hotp
+            enrollment.counter = counter
+        }
+        let uri = OTPAuthURI.uri(issuer: issuerName, account: target.name, enrollment: enrollment)
 
         let out = Output(json: json)
-        out.prose("Scan this QR code with an authenticator app (or type the secret into it).")
-        out.prose("Then type the code the app shows; the enrollment is saved only if that code is right.")
+        if hotp {
+            out.prose("Enrolling a counter-based (HOTP) token. Press its button and type the code it shows;")
+            out.prose("the enrollment is saved only if that code is right.")
+        } else {
+            out.prose("Scan this QR code with an authenticator app (or type the secret into it).")
+            out.prose("Then type the code the app shows; the enrollment is saved only if that code is right.")
+        }
         try qr.present(uri: uri, secret: secret, out: out)
         if noVerify {
             out.prose("WARNING: --no-verify: this enrollment was NOT confirmed with a code from the app.")
-        } else {
-            try confirm(secret: secret, parameters: parameters, out: out)
+        } else if let used = try confirm(enrollment, hotpWindow: target.options.hotpWindow, out: out) {
+            enrollment.counter = used + 1
         }
 
         let codes = try RecoveryCode.generate(count: recoveryCodes)
-        var enrollment = Enrollment(
-            parameters: parameters, secret: secret, created: Int64(time(nil)),
-            recovery: recoveryCodes > 0 ? try RecoverySet.make(codes: codes) : nil)
-        enrollment.issuer = issuerName
+        enrollment.recovery = recoveryCodes > 0 ? try RecoverySet.make(codes: codes) : nil
         try target.file.write(enrollment)
 
         if json {
@@ -97,18 +111,28 @@ struct Enroll: ParsableCommand {
     }
 
     /// Reads codes from standard input until one verifies; at a terminal a wrong code may be retried.
-    private func confirm(secret: [UInt8], parameters: OTPParameters, out: Output) throws {
-        let verifier = TOTPVerifier(parameters: parameters, window: 1)
+    /// - Returns: for HOTP, the counter the code matched (so that it is never accepted again).
+    private func confirm(_ enrollment: Enrollment, hotpWindow: Int, out: Output) throws -> UInt64? {
+        let parameters = enrollment.parameters
         let attempts = isatty(STDIN_FILENO) == 1 ? 3 : 1
         for attempt in 1...attempts {
-            out.ask("Code from the app: ")
+            out.ask(enrollment.type == .hotp ? "Code from the token: " : "Code from the app: ")
             guard let line = out.answer() else {
                 throw SetupError("no code was given on standard input; nothing was saved")
             }
-            if case .otp(let code) = CodeInput.classify(Array(line.utf8), digits: parameters.digits),
-                case .accepted = try verifier.verify(code: code, secret: secret, now: Int64(time(nil)), lastAcceptedStep: nil)
-            {
-                return
+            if case .otp(let code) = CodeInput.classify(Array(line.utf8), digits: parameters.digits) {
+                if enrollment.type == .hotp {
+                    let verifier = HOTPVerifier(algorithm: parameters.algorithm, digits: parameters.digits, window: hotpWindow)
+                    if case .accepted(let counter) = try verifier.verify(
+                        code: code, secret: enrollment.secret, next: enrollment.counter, pendingResync: nil)
+                    {
+                        return counter
+                    }
+                } else if case .accepted = try TOTPVerifier(parameters: parameters, window: 1).verify(
+                    code: code, secret: enrollment.secret, now: Int64(time(nil)), lastAcceptedStep: nil)
+                {
+                    return nil
+                }
             }
             if attempt < attempts { out.prose("That code does not match. Check the app shows this account, and try again.") }
         }

@@ -35,8 +35,9 @@ struct Status: ParsableCommand {
             print(
                 JSON.render([
                     ("user", .string(target.name)), ("enrolled", .bool(true)), ("file", .string(target.file.path)),
-                    ("type", .string("totp")), ("algorithm", .string(p.algorithm.rawValue)), ("digits", .number(p.digits)),
-                    ("period", .number(p.period)), ("window", .number(window)),
+                    ("type", .string(enrollment.type.rawValue)), ("algorithm", .string(p.algorithm.rawValue)),
+                    ("digits", .number(p.digits)),
+                    ("period", enrollment.type == .totp ? .number(p.period) : .null), ("window", .number(window)),
                     ("created", enrollment.created.map { .string(UTCTimestamp.format($0)) } ?? .null),
                     ("recovery_codes_issued", .number(issued)),
                     ("recovery_codes_left", used.map { .number(issued - $0) } ?? .null),
@@ -46,7 +47,11 @@ struct Status: ParsableCommand {
             return
         }
         print("\(target.name) is enrolled (\(target.file.path)).")
-        print("  Codes:          TOTP, \(p.algorithm.rawValue), \(p.digits) digits, every \(p.period) s, window ±\(window)")
+        if enrollment.type == .hotp {
+            print("  Codes:          HOTP (counter-based token), \(p.algorithm.rawValue), \(p.digits) digits")
+        } else {
+            print("  Codes:          TOTP, \(p.algorithm.rawValue), \(p.digits) digits, every \(p.period) s, window ±\(window)")
+        }
         print("  Enrolled:       \(enrollment.created.map(UTCTimestamp.format) ?? "unknown")")
         if let used {
             print("  Recovery codes: \(issued - used) of \(issued) left")
@@ -157,8 +162,8 @@ struct ImportGoogleAuthenticator: ParsableCommand {
         commandName: "import-google-authenticator",
         abstract: "Convert a ~/.google_authenticator file into a pam-totp enrollment.",
         discussion: """
-            Keeps the secret, the window and the step size; the scratch codes become (hashed) recovery codes. \
-            Counter-based (HOTP) files are refused. The old file is left in place.
+            Keeps the secret, the window and the step size (or, for a counter-based HOTP file, the counter); \
+            the scratch codes become (hashed) recovery codes. The old file is left in place.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -193,18 +198,96 @@ struct ImportGoogleAuthenticator: ParsableCommand {
         do { imported = try GoogleAuthenticatorFile.parse(bytes) } catch { throw SetupError("\(source): \(error.description)") }
         defer { Crypto.cleanse(&imported.secret) }
         let window = imported.window
-        let enrollment = Enrollment(
-            parameters: imported.parameters, secret: imported.secret, created: Int64(time(nil)),
-            recovery: imported.scratchCodes.isEmpty ? nil : try RecoverySet.make(codes: imported.scratchCodes),
-            window: window == target.options.window ? nil : window)
+        var enrollment = imported.enrollment(created: Int64(time(nil)))
+        enrollment.recovery = imported.scratchCodes.isEmpty ? nil : try RecoverySet.make(codes: imported.scratchCodes)
+        if enrollment.type == .totp && window != target.options.window { enrollment.window = window }
         try target.file.write(enrollment)
         print("Imported \(source) for \(target.name) into \(target.file.path):")
-        print(
-            "  TOTP, SHA1, 6 digits, every \(imported.stepSize) s, window ±\(window); \(imported.scratchCodes.count) scratch codes became recovery codes."
-        )
+        if enrollment.type == .hotp {
+            print(
+                "  HOTP (counter-based), SHA1, 6 digits, next counter \(enrollment.counter); \(imported.scratchCodes.count) scratch codes became recovery codes."
+            )
+        } else {
+            print(
+                "  TOTP, SHA1, 6 digits, every \(imported.stepSize) s, window ±\(window); \(imported.scratchCodes.count) scratch codes became recovery codes."
+            )
+        }
         if !imported.scratchCodes.isEmpty {
             print("Scratch codes are 8 digits, weaker than pam-totp's own; consider `pam-totp-setup recovery-codes` for a new set.")
         }
         print("The old file was left in place; remove it once pam_google_authenticator.so is out of the PAM stack.")
+    }
+}
+
+struct Devices: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the devices that may skip the code (remember=), with when and until when.",
+        discussion: "The list is in the module's root-only state: run as root (for example with sudo).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Flag(name: .long, help: "Print the list as JSON.")
+    var json = false
+
+    func run() throws {
+        let target = try common.resolve()
+        let enrollment = try target.enrollment()
+        let now = Int64(time(nil))
+        let devices = try target.withState { try $0.read() }.devices.filter { $0.enrollment == enrollment.identifier && $0.expires > now }
+        if json {
+            print(
+                JSON.render([
+                    ("user", .string(target.name)),
+                    (
+                        "devices",
+                        .array(
+                            devices.map { d in
+                                .object([
+                                    ("device", .string(d.device.description)), ("since", .string(UTCTimestamp.format(d.created))),
+                                    ("until", .string(UTCTimestamp.format(d.expires))),
+                                ])
+                            })
+                    ),
+                ]))
+        } else if devices.isEmpty {
+            print("\(target.name) has no remembered devices.")
+        } else {
+            print("Remembered devices of \(target.name):")
+            for d in devices { print("  \(d.device)  since \(UTCTimestamp.format(d.created))  until \(UTCTimestamp.format(d.expires))") }
+        }
+    }
+}
+
+struct Forget: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Forget one remembered device, or all of them: the code is asked for again there.",
+        discussion: "DEVICE is written as `devices` lists it: key:SHA256:… or address:192.0.2.7. Run as root.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: ArgumentHelp("The device to forget.", valueName: "device"))
+    var device: String?
+
+    @Flag(name: .long, help: "Forget every remembered device of the user.")
+    var all = false
+
+    func validate() throws {
+        guard all != (device != nil) else { throw ValidationError("give either a DEVICE or --all") }
+        if let device, DeviceIdentity(Substring(device)) == nil {
+            throw ValidationError("'\(device)' is not a device as `devices` lists it (key:SHA256:… or address:…)")
+        }
+    }
+
+    func run() throws {
+        let target = try common.resolve()
+        let forgotten = try target.withState { locked -> Int in
+            var state = try locked.read()
+            let before = state.devices.count
+            state.devices.removeAll { all || $0.device == DeviceIdentity(Substring(device ?? "")) }
+            if state.devices.count != before { try withSignalsBlocked { try locked.write(state) } }
+            return before - state.devices.count
+        }
+        if forgotten == 0 && !all { throw SetupError("\(target.name) has no remembered device \(device ?? "")") }
+        print("Forgot \(forgotten) remembered device\(forgotten == 1 ? "" : "s") of \(target.name).")
     }
 }

@@ -13,7 +13,10 @@ struct PamTotpSetup: ParsableCommand {
             type one code to confirm, and keep the recovery codes. See pam-totp-setup(1) and pam_totp(8).
             """,
         version: version,
-        subcommands: [Enroll.self, Status.self, RecoveryCodes.self, Show.self, Reset.self, ImportGoogleAuthenticator.self],
+        subcommands: [
+            Enroll.self, Status.self, RecoveryCodes.self, Show.self, Reset.self, Devices.self, Forget.self,
+            ImportGoogleAuthenticator.self,
+        ],
         defaultSubcommand: Enroll.self
     )
 

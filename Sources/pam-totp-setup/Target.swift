@@ -86,7 +86,24 @@ struct Target {
 
     /// The URI the app was given: with the issuer recorded at enrollment, if there is one.
     func uri(for enrollment: Enrollment) -> String {
-        OTPAuthURI.totp(issuer: enrollment.issuer ?? issuer, account: name, secret: enrollment.secret, parameters: enrollment.parameters)
+        OTPAuthURI.uri(issuer: enrollment.issuer ?? issuer, account: name, enrollment: enrollment)
+    }
+
+    /// The module's state for this user, locked while `body` runs (root only: the state is root's).
+    func withState<T>(_ body: (StateStore.LockedState) throws -> T) throws -> T {
+        guard geteuid() == 0 else {
+            throw SetupError("the module's state (\(options.stateDirectory)) is root's: run this as root")
+        }
+        do {
+            let store = try StateStore(path: options.stateDirectory)
+            let locked = try store.lock(user: name)
+            defer { locked.release() }
+            return try body(locked)
+        } catch let error as SetupError {
+            throw error
+        } catch {
+            throw SetupError("state: \(error)")
+        }
     }
 }
 

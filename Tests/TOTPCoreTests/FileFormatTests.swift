@@ -62,7 +62,8 @@ final class EnrollmentFormatTests: XCTestCase {
         func replacing(_ old: String, _ new: String) -> String { Self.good.replacingOccurrences(old, new) }
         XCTAssertEqual(problem(replacing("version 1", "version 2")), .unsupportedVersion("2"))
         XCTAssertEqual(problem(replacing("version 1\ntype totp", "type totp\nversion 1")), .firstLineNotVersion)
-        XCTAssertEqual(problem(replacing("type totp", "type hotp")), .invalidValue(key: "type"))
+        XCTAssertEqual(problem(replacing("type totp", "type motp")), .invalidValue(key: "type"))
+        XCTAssertEqual(problem(replacing("type totp", "type hotp")), .unknownKey("period"))
         XCTAssertEqual(problem(replacing("SHA256", "MD5")), .invalidValue(key: "algorithm"))
         XCTAssertEqual(problem(replacing("digits 8", "digits 9")), .invalidValue(key: "digits"))
         XCTAssertEqual(problem(replacing("digits 8", "digits 08")), .invalidValue(key: "digits"))

@@ -25,6 +25,15 @@ final class GoogleAuthenticatorFileTests: XCTestCase {
         XCTAssertEqual(file.parameters, OTPParameters(algorithm: .sha1, digits: 6, period: 60))
     }
 
+    func testCounterBasedFilesBecomeHOTPEnrollments() throws {
+        let file = try GoogleAuthenticatorFile.parse(Array("CCNVY4CM5TUYSV4DPPAHPBNJVU\n\" HOTP_COUNTER 7\n12345678\n".utf8))
+        XCTAssertEqual(file.hotpCounter, 7)
+        let enrollment = file.enrollment(created: 1_700_000_000)
+        XCTAssertEqual(enrollment.type, .hotp)
+        XCTAssertEqual(enrollment.counter, 7)
+        XCTAssertEqual(try Enrollment.parse(enrollment.serialized()), enrollment)
+    }
+
     func testWindowsCoverWhatGoogleAuthenticatorAccepted() throws {
         for (size, window) in [(1, 0), (3, 1), (4, 2), (17, 8), (21, 10), (100, 10)] {
             let text = "CCNVY4CM5TUYSV4DPPAHPBNJVU\n\" WINDOW_SIZE \(size)\n\" TOTP_AUTH\n"
@@ -34,7 +43,6 @@ final class GoogleAuthenticatorFileTests: XCTestCase {
 
     func testRefusals() {
         let cases: [(String, GoogleAuthenticatorFile.Problem)] = [
-            ("CCNVY4CM5TUYSV4DPPAHPBNJVU\n\" HOTP_COUNTER 1\n", .counterBased),
             ("CCNVY4CM5TUYSV4DPPAHPBNJVU\n\" DISALLOW_REUSE\n", .notTOTP),
             ("", .badSecret("the file is empty")),
             ("CCNVY4CM5TUYSV4DPPAHPBNJVU\n\" TOTP_AUTH\n1234\n", .badLine(3)),

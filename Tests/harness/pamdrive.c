@@ -1,7 +1,9 @@
 /* pamdrive: runs a real libpam stack from a private configuration directory (pam_start_confdir) with
    a scripted conversation, for the integration tests. Nothing in /etc is read or changed.
 
-   usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n REPEAT] [RESPONSE ...]
+   usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n REPEAT] [-e NAME=VALUE]... [RESPONSE ...]
+
+   -e puts a variable into the PAM environment, as sshd does with SSH_AUTH_INFO_0.
 
    Each prompt takes the next RESPONSE; "@file:PATH" answers with the contents of PATH (for inputs too
    long for the command line). What the module says is printed on stdout, one line each:
@@ -75,15 +77,20 @@ static void fail_delay(int status, unsigned int usec, void *data) {
 
 int main(int argc, char **argv) {
     const char *confdir = NULL, *service = NULL, *user = NULL, *rhost = NULL;
+    const char *environment[16];
+    int environment_count = 0;
     long repeat = 1;
     int opt;
-    while ((opt = getopt(argc, argv, "c:s:u:r:n:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:s:u:r:n:e:")) != -1) {
         switch (opt) {
         case 'c': confdir = optarg; break;
         case 's': service = optarg; break;
         case 'u': user = optarg; break;
         case 'r': rhost = optarg; break;
         case 'n': repeat = strtol(optarg, NULL, 10); break;
+        case 'e':
+            if (environment_count < 16) environment[environment_count++] = optarg;
+            break;
         default: fprintf(stderr, "usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n N] [RESPONSE...]\n"); return 100;
         }
     }
@@ -103,6 +110,7 @@ int main(int argc, char **argv) {
             return rc;
         }
         if (rhost) pam_set_item(pamh, PAM_RHOST, rhost);
+        for (int e = 0; e < environment_count; e++) pam_putenv(pamh, environment[e]);
         pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)fail_delay);
         result = pam_authenticate(pamh, 0);
         printf("RESULT: %d %s\n", result, pam_strerror(pamh, result));

@@ -32,7 +32,7 @@ PAM_SUCCESS, PAM_SERVICE_ERR, PAM_PERM_DENIED, PAM_AUTH_ERR = 0, 3, 6, 7
 PAM_AUTHINFO_UNAVAIL, PAM_CONV_ERR, PAM_IGNORE = 9, 19, 25
 
 USERS = {"alice": 2001, "bob": 2002, "carol": 2003}
-SUBCOMMANDS = {"enroll", "status", "recovery-codes", "show", "reset", "import-google-authenticator"}
+SUBCOMMANDS = {"enroll", "status", "recovery-codes", "show", "reset", "devices", "forget", "import-google-authenticator"}
 KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
@@ -96,6 +96,8 @@ class Env:
             os.chmod(home, 0o700)
             passwd.append(f"{name}:x:{uid}:{uid}:{name}:{home}:/bin/sh")
             group.append(f"{name}:x:{uid}:")
+        # Supplementary groups for the groups=/exempt_groups= tests: carol is in both.
+        group += ["staff:x:3001:alice,carol", "contractors:x:3002:bob,carol"]
         self._write("passwd", "\n".join(passwd) + "\n")
         self._write("group", "\n".join(group) + "\n")
         self.environ = dict(os.environ, LD_PRELOAD="libnss_wrapper.so " + SYSLOG_CAPTURE,
@@ -122,11 +124,13 @@ class Env:
             for line in lines:
                 f.write(line.format(module=MODULE, state=self.state, config=self.config) + "\n")
 
-    def login(self, user, *responses, service="test", rhost=None, wrapper=()):
+    def login(self, user, *responses, service="test", rhost=None, wrapper=(), env=()):
         self.sensitive.update(r for r in responses if len(r) >= 6)
         argv = [*wrapper, PAMDRIVE, "-c", self.pamd, "-s", service, "-u", user]
         if rhost:
             argv += ["-r", rhost]
+        for variable in env:
+            argv += ["-e", variable]
         proc = subprocess.run(argv + list(responses), env=self.environ, capture_output=True, text=True, timeout=60)
         self.logs.append(proc.stderr)
         return self.parse(proc.returncode, proc.stdout, proc.stderr)

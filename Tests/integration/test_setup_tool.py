@@ -293,11 +293,13 @@ def test_import_keeps_the_step_size_and_a_wide_window(env):
     assert env.login("alice", totp(secret, period=60, step_offset=-8)).rc == PAM_SUCCESS
 
 
-def test_import_refuses_hotp_files_and_existing_enrollments(env):
-    path = os.path.join(env.root, "ga-hotp")
-    google_authenticator(path, "-c", "-w", "3", "-e", "1", "-u")
-    proc = env.setup("import-google-authenticator", "--user", "alice", path, check=False)
-    assert proc.returncode != 0 and "counter-based (HOTP)" in proc.stderr
+def test_import_refuses_existing_enrollments_and_unusable_files(env):
+    # (Counter-based files are imported as HOTP enrollments: test_policies.py::test_hotp_uri_and_import.)
+    bad = os.path.join(env.root, "ga-bad")
+    open(bad, "w").write("NOT A SECRET\n")
+    os.chmod(bad, 0o600)
+    proc = env.setup("import-google-authenticator", "--user", "alice", bad, check=False)
+    assert proc.returncode != 0 and "the secret on the first line is not usable" in proc.stderr
     assert not os.path.exists(env.enrollment_path("alice"))
     env.enroll()
     totp_path = os.path.join(env.root, "ga-totp")
@@ -309,7 +311,8 @@ def test_import_refuses_hotp_files_and_existing_enrollments(env):
 HELP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "help")
 
 
-@pytest.mark.parametrize("command", ["", "enroll", "status", "recovery-codes", "show", "reset", "import-google-authenticator"])
+@pytest.mark.parametrize("command", ["", "enroll", "status", "recovery-codes", "show", "reset", "devices", "forget",
+                                     "import-google-authenticator"])
 def test_help_text_snapshot(command):
     """Every subcommand has --help; changes to it are deliberate (update Tests/integration/help/)."""
     args = [SETUP, *([command] if command else []), "--help"]

@@ -1,0 +1,149 @@
+import TOTPCore
+import XCTest
+
+final class NetworkTests: XCTestCase {
+    func testAddresses() {
+        XCTAssertEqual(IPAddress("192.0.2.7")?.bytes, [192, 0, 2, 7])
+        XCTAssertEqual(IPAddress("::ffff:192.0.2.7")?.bytes, [192, 0, 2, 7])
+        XCTAssertEqual(IPAddress("::1")?.bytes, [UInt8](repeating: 0, count: 15) + [1])
+        XCTAssertEqual(IPAddress("2001:db8::8:800:200c:417a")?.description, "2001:db8:0:0:8:800:200c:417a")
+        XCTAssertEqual(IPAddress("1:2:3:4:5:6:7:8")?.bytes.count, 16)
+        for bad in [
+            "", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.-4", "example.org", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::",
+            "fe80::1%eth0", "::ffff:1.2.3",
+        ] {
+            XCTAssertNil(IPAddress(bad), bad)
+        }
+    }
+
+    func testCIDR() throws {
+        let net = try XCTUnwrap(CIDR("10.0.0.0/8"))
+        XCTAssertTrue(net.contains(IPAddress("10.255.255.255")!))
+        XCTAssertFalse(net.contains(IPAddress("11.0.0.0")!))
+        XCTAssertFalse(net.contains(IPAddress("2001:db8::1")!))
+        XCTAssertTrue(try XCTUnwrap(CIDR("192.168.7.0/24")).contains(IPAddress("::ffff:192.168.7.9")!))
+        XCTAssertTrue(try XCTUnwrap(CIDR("::ffff:10.0.0.0/104")).contains(IPAddress("10.1.1.1")!))
+        XCTAssertTrue(try XCTUnwrap(CIDR("2001:db8::/32")).contains(IPAddress("2001:db8:ffff::1")!))
+        XCTAssertTrue(try XCTUnwrap(CIDR("0.0.0.0/0")).contains(IPAddress("8.8.8.8")!))
+        XCTAssertEqual(CIDR("127.0.0.2")?.description, "127.0.0.2/32")
+        for bad in ["10.0.0.1/8", "10.0.0.0/33", "10.0.0.0/", "/8", "10.0.0.0/8/8", "2001:db8::/129", "x/8"] {
+            XCTAssertNil(CIDR(Substring(bad)), bad)
+        }
+    }
+
+    func testTrustedLists() throws {
+        let list = try TrustedNetworks.parse("10.0.0.0/8,2001:db8::/32", isFile: false)
+        XCTAssertEqual(list.match("10.1.2.3")?.description, "10.0.0.0/8")
+        XCTAssertNil(list.match("host.example.org"))
+        XCTAssertNil(list.match(nil))
+        XCTAssertThrowsError(try TrustedNetworks.parse("10.0.0.0/8,", isFile: false))
+        XCTAssertThrowsError(try TrustedNetworks.parse("", isFile: false))
+        let file = try TrustedNetworks.parse("# campus\n10.0.0.0/8  # wired\n\n  192.168.0.0/16\n", isFile: true)
+        XCTAssertEqual(file.networks.count, 2)
+        XCTAssertThrowsError(try TrustedNetworks.parse("10.0.0.0/8\nbogus\n", isFile: true)) {
+            XCTAssertEqual($0 as? TrustedNetworks.Problem, .malformed(entry: "bogus", line: 2))
+        }
+        XCTAssertThrowsError(try TrustedNetworks.parse("# nothing\n", isFile: true)) {
+            XCTAssertEqual($0 as? TrustedNetworks.Problem, .empty)
+        }
+    }
+}
+
+final class DeviceTests: XCTestCase {
+    func testDurations() {
+        XCTAssertEqual(RememberDuration.parse("30d"), 2_592_000)
+        XCTAssertEqual(RememberDuration.parse("12h"), 43_200)
+        XCTAssertEqual(RememberDuration.parse("2w"), 1_209_600)
+        XCTAssertEqual(RememberDuration.parse("90m"), 5400)
+        XCTAssertEqual(RememberDuration.parse("3600"), 3600)
+        for bad in ["", "d", "30x", "-1d", "59s", "401d", "1.5d", "99999999999d"] {
+            XCTAssertNil(RememberDuration.parse(Substring(bad)), bad)
+        }
+        XCTAssertEqual(RememberDuration.describe(2_592_000), "30 days")
+        XCTAssertEqual(RememberDuration.describe(3600), "1 hour")
+    }
+
+    func testBase64AndIdentity() throws {
+        XCTAssertEqual(Base64.encode(Array("foobar".utf8)), "Zm9vYmFy")
+        XCTAssertEqual(Base64.encode(Array("fo".utf8)), "Zm8=")
+        XCTAssertEqual(Base64.encode(Array("f".utf8), padded: false), "Zg")
+        XCTAssertEqual(Base64.decode("Zm9vYg=="), Array("foob".utf8))
+        XCTAssertNil(Base64.decode("Zm9v!"))
+        // The fingerprint ssh-keygen -lf prints for this key.
+        let info = "publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+        XCTAssertEqual(
+            try DeviceIdentity.find(authInfo: info, remoteHost: "192.0.2.1"),
+            .key(fingerprint: "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU"))
+        XCTAssertEqual(try DeviceIdentity.find(authInfo: nil, remoteHost: "::ffff:192.0.2.1"), .address("192.0.2.1"))
+        XCTAssertNil(try DeviceIdentity.find(authInfo: "password\n", remoteHost: "host.example.org"))
+        XCTAssertNil(try DeviceIdentity.find(authInfo: nil, remoteHost: nil))
+        XCTAssertEqual(DeviceIdentity("address:192.0.2.1"), .address("192.0.2.1"))
+        XCTAssertNil(DeviceIdentity("address:banana"))
+    }
+
+    func testRememberedDevicesAndStateRoundTrip() throws {
+        var state = UserState()
+        state.remember(.address("192.0.2.1"), enrollment: "00112233aabbccdd", now: 1000, duration: 100)
+        XCTAssertNotNil(state.remembered(.address("192.0.2.1"), enrollment: "00112233aabbccdd", now: 1099))
+        XCTAssertNil(state.remembered(.address("192.0.2.1"), enrollment: "00112233aabbccdd", now: 1100), "expired")
+        XCTAssertNil(state.remembered(.address("192.0.2.1"), enrollment: "ffffffffffffffff", now: 1050), "another enrollment")
+        for index in 0..<25 { state.remember(.address("192.0.2.\(index)"), enrollment: "00112233aabbccdd", now: 1000, duration: 100) }
+        XCTAssertEqual(state.devices.count, UserState.maxDevices)
+        state.hotpNext = ("00112233aabbccdd", 42)
+        state.hotpResync = ("00112233aabbccdd", 90, 1000)
+        XCTAssertEqual(try UserState.parse(state.serialized()), state)
+        XCTAssertThrowsError(try UserState.parse(Array("version 1\ndevice 0011 1 2 address:1.2.3.4\nend\n".utf8)))
+    }
+}
+
+final class CombinedInputTests: XCTestCase {
+    func testSplitsTheCodeOffTheEnd() {
+        let digits = CombinedInput.split(Array("hunter123456789".utf8), digits: 6)
+        XCTAssertEqual(digits?.password, Array("hunter123".utf8))
+        XCTAssertEqual(digits?.code, .otp(Array("456789".utf8)))
+        let recovery = CombinedInput.split(Array("pass word-1kf7q-m2xd-9pwa".utf8), digits: 6)
+        XCTAssertEqual(recovery?.password, Array("pass word-1".utf8))
+        XCTAssertEqual(recovery?.code, .recovery(Array("kf7qm2xd9pwa".utf8)))
+        XCTAssertEqual(CombinedInput.split(Array("123456".utf8), digits: 6)?.password, [])
+        XCTAssertNil(CombinedInput.split(Array("password".utf8), digits: 6))
+        XCTAssertNil(CombinedInput.split(Array("12345".utf8), digits: 6))
+    }
+}
+
+final class HOTPTests: XCTestCase {
+    let secret = Array("12345678901234567890".utf8)
+
+    /// RFC 4226 Appendix D's value for counters 0-9, computed beyond.
+    func code(_ counter: UInt64) -> [UInt8] {
+        if counter < 10 { return Array(VectorTests.hotpVectors[Int(counter)].1.utf8) }
+        return (try? OTP.hotp(secret: secret, counter: counter, algorithm: .sha1, digits: 6)) ?? []
+    }
+
+    func testLookAheadAndResynchronisationWithRFC4226Vectors() throws {
+        let verifier = HOTPVerifier(algorithm: .sha1, digits: 6, window: 3)
+        XCTAssertEqual(try verifier.verify(code: code(2), secret: secret, next: 0, pendingResync: nil), .accepted(counter: 2))
+        XCTAssertEqual(try verifier.verify(code: code(2), secret: secret, next: 3, pendingResync: nil), .rejected, "counters are used once")
+        XCTAssertEqual(try verifier.verify(code: code(7), secret: secret, next: 3, pendingResync: nil), .resyncStarted(counter: 7))
+        XCTAssertEqual(try verifier.verify(code: code(8), secret: secret, next: 3, pendingResync: 7), .accepted(counter: 8))
+        XCTAssertEqual(try verifier.verify(code: code(9), secret: secret, next: 3, pendingResync: 7), .resyncStarted(counter: 9))
+    }
+
+    func testDecideAttemptKeepsTheCounterInTheState() throws {
+        var enrollment = Enrollment(parameters: .standard, secret: secret, created: 1)
+        enrollment.type = .hotp
+        enrollment.counter = 1
+        let first = try decideAttempt(input: .otp(code(4)), enrollment: enrollment, state: UserState(), now: 100, window: 1, hotpWindow: 5)
+        XCTAssertEqual(first.outcome, .acceptedHOTP(counter: 4))
+        XCTAssertEqual(first.state.hotpNext?.counter, 5)
+        let replay = try decideAttempt(input: .otp(code(4)), enrollment: enrollment, state: first.state, now: 100, window: 1, hotpWindow: 5)
+        XCTAssertEqual(replay.outcome, .wrongCode)
+        // A resynchronisation waits only so long for its second code.
+        var far = try decideAttempt(input: .otp(code(9)), enrollment: enrollment, state: UserState(), now: 100, window: 1, hotpWindow: 2)
+        XCTAssertEqual(far.outcome, .hotpResyncStarted)
+        let late = try decideAttempt(
+            input: .otp(code(10)), enrollment: enrollment, state: far.state, now: 100 + 301, window: 1, hotpWindow: 2)
+        XCTAssertNotEqual(late.outcome, .acceptedHOTP(counter: 10))
+        far = try decideAttempt(input: .otp(code(10)), enrollment: enrollment, state: far.state, now: 160, window: 1, hotpWindow: 2)
+        XCTAssertEqual(far.outcome, .acceptedHOTP(counter: 10))
+    }
+}
