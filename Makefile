@@ -16,14 +16,14 @@ DEBUG_SCRATCH   := .build-debug
 # -static-stdlib: the module carries the Swift standard library, so servers need no Swift runtime.
 # lld: gold leaves GLOB_DAT relocations against local Swift type metadata, which puts those local
 # symbols into .dynsym; lld resolves them, so the module's dynamic symbols are only pam_sm_*.
-RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) -Xswiftc -static-stdlib -Xswiftc -use-ld=lld
+RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) --disable-local-rpath -Xswiftc -static-stdlib -Xswiftc -use-ld=lld
 
 DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev pamtester libpam-wrapper libnss-wrapper \
                 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
-                binutils util-linux passwd python3 python3-pytest python3-pexpect \
+                binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo
 
-.PHONY: all build deps check unit integration install uninstall clean format lint harness demo demo-auto
+.PHONY: all build deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz
 
 all: build
 
@@ -106,3 +106,18 @@ lint:
 
 clean:
 	rm -rf build $(RELEASE_SCRATCH) $(DEBUG_SCRATCH)
+
+# Fuzzing (not part of check): each parser with libFuzzer and AddressSanitizer for FUZZ_SECONDS,
+# starting from the committed seeds in Fuzz/corpus/TARGET; what it finds goes to .build-fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := enrollment state options base32 input
+fuzz:
+	$(SWIFT) build --package-path Fuzz --scratch-path .build-fuzz -c debug \
+	    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p .build-fuzz/corpus/$$t .build-fuzz/crashes/$$t; \
+	    echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	    FUZZ_TARGET=$$t .build-fuzz/debug/pam-totp-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	        -artifact_prefix=.build-fuzz/crashes/$$t/ -print_final_stats=1 \
+	        .build-fuzz/corpus/$$t Fuzz/corpus/$$t 2>&1 | grep -E "stat::number_of_executed_units|Done|ERROR|SUMMARY" || exit 1; \
+	done

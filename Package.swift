@@ -13,6 +13,8 @@ let package = Package(
         // Built as libpam_totp.so; the Makefile copies it to build/pam_totp.so.
         .library(name: "pam_totp", type: .dynamic, targets: ["CPAMTOTPShim"]),
         .executable(name: "pam-totp-setup", targets: ["pam-totp-setup"]),
+        // For Fuzz/ (make fuzz), which builds the parsers with libFuzzer and AddressSanitizer.
+        .library(name: "TOTPCore", targets: ["TOTPCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")

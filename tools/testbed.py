@@ -144,11 +144,34 @@ class Bed:
         return open(self.syslog).read() if os.path.exists(self.syslog) else ""
 
     def close(self):
-        for server in reversed(self.servers):
-            server.stop()
-        for user in self.users:
-            user.remove()
+        """Stops every server and removes every user and file, each step even if another failed."""
+        errors = []
+        for step in [server.stop for server in reversed(self.servers)] + [user.remove for user in self.users]:
+            try:
+                step()
+            except Exception as error:  # noqa: BLE001 - report after cleaning up everything else
+                errors.append(error)
         shutil.rmtree(self.root, ignore_errors=True)
+        if errors:
+            raise errors[0]
+
+
+def descendants(pid):
+    """The PIDs of all processes below `pid`, from /proc."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+                parents.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry))
+            except (OSError, ValueError):
+                continue
+    found, queue = [], [pid]
+    while queue:
+        for child in parents.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
 
 
 class Server:
@@ -184,10 +207,11 @@ class Server:
         return ""
 
     def stop(self):
-        """Stops the daemon by the PID it was started with, then anything left in its process group
-        (the group was made for it by start_new_session, so it holds only its own children)."""
+        """Stops the daemon by the PID it was started with, then its descendants (found through /proc
+        before it stops, since they may have left its process group) by theirs."""
         if not self.process:
             return
+        children = descendants(self.process.pid)
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -195,10 +219,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        for pid in children + descendants(self.process.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.process = None
 
 

@@ -8,6 +8,8 @@ struct Login {
     static let failDelayMicroseconds: UInt32 = 2_000_000
     static let wrongCodeMessage = "The verification code does not match."
     static let resyncMessage = "That code is far ahead of your token's counter. Enter the next code to resynchronise."
+    static let lockedMessage = "Too many wrong codes: this account's codes are locked. Use a recovery code, or ask an administrator."
+    static func throttledMessage(_ seconds: Int64) -> String { "Too many wrong codes from here. Try again in \(seconds) seconds." }
 
     let pam: PAMHandle
     var options = ModuleOptions()
@@ -97,10 +99,27 @@ struct Login {
                 return .systemError
             }
         }
-        // 5. The code.
+        // 5. The code. A throttled source is turned away before it types anything.
+        let source = throttleSource(remoteHost)
+        do {
+            let locked = try store.lock(user: user)
+            defer { locked.release() }
+            if case .throttled(let seconds) = try locked.read().throttle(
+                source: source, now: now(), policy: options.throttle, recoveryCode: false)
+            {
+                log(LOG_WARNING, "failure", ["reason": "throttled", "retry-after": String(seconds)])
+                pam.error(Self.throttledMessage(seconds))
+                return options.forwardPass ? passWithoutCode(.denied) : .denied
+            }
+        } catch {
+            log(LOG_ERR, "state error", ["error": "\(error)"])
+            return .systemError
+        }
         let window = enrollment.window ?? options.window
         let outcome = promptLoop(digits: enrollment.parameters.digits, forcedReason: nil) { [enrollment, options, user] input in
-            Self.attempt(input, enrollment: enrollment, store: store, user: user, window: window, hotpWindow: options.hotpWindow)
+            Self.attempt(
+                input, enrollment: enrollment, store: store, user: user, window: window, hotpWindow: options.hotpWindow,
+                source: source, throttle: options.throttle)
         }
         // 6. Offer to remember the device (never after a recovery code: see pam_totp(8)).
         if case .successWith(let accepted) = outcome, let device, let duration = options.remember, accepted != .recovery {
@@ -115,6 +134,8 @@ struct Login {
     private mutating func loadOptions(_ arguments: [String]) -> ModuleOutcome? {
         let configPath = ModuleOptions.configPath(in: arguments)
         do {
+            // A config= value is checked before it is used as a path.
+            _ = try ModuleOptions.parse(arguments.filter { $0 == "config" || $0.hasPrefix("config=") })
             let config = try ConfigFile.read(configPath).map(ModuleOptions.configArguments) ?? []
             options = try ModuleOptions.parse(arguments, config: config)
             if let file = options.trustedFile {
@@ -206,7 +227,8 @@ struct Login {
 
     /// Locks the user's state, decides the attempt, records the result, and releases the lock.
     private static func attempt(
-        _ input: CodeInput, enrollment: Enrollment, store: StateStore, user: String, window: Int, hotpWindow: Int
+        _ input: CodeInput, enrollment: Enrollment, store: StateStore, user: String, window: Int, hotpWindow: Int,
+        source: String, throttle: ThrottlePolicy
     ) -> Result<AttemptOutcome, LoginFailure> {
         do {
             let locked = try store.lock(user: user)
@@ -215,7 +237,8 @@ struct Login {
             let decision: (outcome: AttemptOutcome, state: UserState)
             do {
                 decision = try decideAttempt(
-                    input: input, enrollment: enrollment, state: state, now: Int64(time(nil)), window: window, hotpWindow: hotpWindow)
+                    input: input, enrollment: enrollment, state: state, now: Int64(time(nil)), window: window, hotpWindow: hotpWindow,
+                    source: source, throttle: throttle)
             } catch {
                 return .failure(LoginFailure(description: error.description))
             }
@@ -292,14 +315,18 @@ struct Login {
                 if case .acceptedRecovery = outcome { return .successWith(.recovery) }
                 return .successWith(.code)
             case .success(let outcome):
-                log(
-                    LOG_WARNING, "failure",
-                    [
-                        "method": input.method, "reason": forcedReason ?? outcome.reason,
-                        "attempt": "\(attemptNumber)/\(attempts)",
-                    ])
+                var fields = ["method": input.method, "reason": forcedReason ?? outcome.reason, "attempt": "\(attemptNumber)/\(attempts)"]
+                if case .throttled(let seconds) = outcome { fields["retry-after"] = String(seconds) }
+                log(LOG_WARNING, "failure", fields)
                 pam.failDelay(microseconds: Self.failDelayMicroseconds)
-                pam.error(outcome == .hotpResyncStarted ? Self.resyncMessage : Self.wrongCodeMessage)
+                switch outcome {
+                case .throttled(let seconds):
+                    pam.error(Self.throttledMessage(seconds))
+                    return .failed(.denied)
+                case .locked: pam.error(Self.lockedMessage)
+                case .hotpResyncStarted: pam.error(Self.resyncMessage)
+                default: pam.error(Self.wrongCodeMessage)
+                }
             }
         }
         return .failed(.denied)

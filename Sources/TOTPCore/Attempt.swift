@@ -40,6 +40,10 @@ public enum AttemptOutcome: Equatable, Sendable {
     case hotpResyncStarted
     case replayedTOTP
     case usedRecoveryCode
+    /// Refused unchecked: this source must wait this many seconds.
+    case throttled(retryAfter: Int64)
+    /// Refused unchecked: the account's codes are locked (recovery codes still work).
+    case locked
     case wrongCode
     case malformedInput
 
@@ -55,6 +59,8 @@ public enum AttemptOutcome: Equatable, Sendable {
         switch self {
         case .acceptedTOTP, .acceptedHOTP, .acceptedRecovery: return "ok"
         case .hotpResyncStarted: return "hotp-resync-started"
+        case .throttled: return "throttled"
+        case .locked: return "locked"
         case .replayedTOTP: return "replayed-code"
         case .usedRecoveryCode: return "used-recovery-code"
         case .wrongCode: return "wrong-code"
@@ -67,9 +73,17 @@ public enum AttemptOutcome: Equatable, Sendable {
 /// - Parameters:
 ///   - window: TOTP steps either side of now.
 ///   - hotpWindow: HOTP counters looked ahead.
+///   - source: where the attempt comes from (PAM_RHOST, or "-"), for throttling.
 public func decideAttempt(
-    input: CodeInput, enrollment: Enrollment, state: UserState, now: Int64, window: Int, hotpWindow: Int = 10
+    input: CodeInput, enrollment: Enrollment, state: UserState, now: Int64, window: Int, hotpWindow: Int = 10,
+    source: String = "-", throttle: ThrottlePolicy = ThrottlePolicy()
 ) throws(CryptoError) -> (outcome: AttemptOutcome, state: UserState) {
+    let isRecovery = if case .recovery = input { true } else { false }
+    switch state.throttle(source: source, now: now, policy: throttle, recoveryCode: isRecovery) {
+    case .throttled(let retryAfter): return (.throttled(retryAfter: retryAfter), state)
+    case .locked: return (.locked, state)
+    case .allowed: break
+    }
     var next = state
     let outcome: AttemptOutcome
     switch input {
@@ -116,10 +130,9 @@ public func decideAttempt(
         outcome = .malformedInput
     }
     if outcome.isSuccess {
-        next.failures = 0
+        next.recordSuccess(source: source)
     } else {
-        next.failures = min(state.failures, Int(Int32.max)) + 1
-        next.lastFailure = now
+        next.recordFailure(source: source, now: now)
     }
     return (outcome, next)
 }

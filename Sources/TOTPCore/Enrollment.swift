@@ -26,13 +26,20 @@ public struct Enrollment: Equatable, Sendable {
     /// HOTP only: the first counter value not used when the enrollment was made.
     public var counter: UInt64 = 0
 
-    /// Identifies this enrollment in the state (first 8 bytes of SHA-256 of the secret and the
-    /// creation time, hex), so that what was recorded for an earlier enrollment (remembered devices,
-    /// counters) no longer applies after re-enrolling, even with the same key.
+    /// 8 random bytes (hex) the tool gives each new enrollment.
+    public var id: String?
+
+    /// Identifies this enrollment in the state, so that what was recorded for an earlier enrollment
+    /// (remembered devices, counters) no longer applies after re-enrolling, even with the same key:
+    /// the random `id`, or for files without one the first 8 bytes of SHA-256 of secret and creation time.
     public var identifier: String {
+        if let id { return id }
         let material = secret + Array(" \(created ?? 0)".utf8)
         return (try? Crypto.sha256(material)).map { Hex.encode(Array($0.prefix(8))) } ?? "0000000000000000"
     }
+
+    /// A fresh random `id`.
+    public static func newID() throws(CryptoError) -> String { Hex.encode(try Crypto.randomBytes(8)) }
 
     public init(parameters: OTPParameters, secret: [UInt8], created: Int64? = nil, recovery: RecoverySet? = nil, window: Int? = nil) {
         self.parameters = parameters
@@ -58,6 +65,7 @@ public struct Enrollment: Equatable, Sendable {
             type == .totp ? "period \(parameters.period)" : "counter \(counter)",
             "secret \(Base32.encode(secret))",
         ]
+        if let id { lines.append("id \(id)") }
         if let window { lines.append("window \(window)") }
         if let issuer { lines.append("issuer \(OTPAuthURI.percentEncode(issuer))") }
         if let created { lines.append("created \(UTCTimestamp.format(created))") }
@@ -73,7 +81,7 @@ public struct Enrollment: Equatable, Sendable {
     /// - Throws: `LineFormat.ParseError` with the line and the problem; never the secret.
     public static func parse(_ bytes: [UInt8]) throws(LineFormat.ParseError) -> Enrollment {
         let keys: Set<String> = [
-            "type", "algorithm", "digits", "period", "window", "issuer", "secret", "created", "recovery-kdf", "recovery", "counter",
+            "type", "algorithm", "digits", "period", "window", "issuer", "secret", "created", "recovery-kdf", "recovery", "counter", "id",
         ]
         let entries = try LineFormat.entries(bytes, version: formatVersion, keys: keys, repeatable: ["recovery"])
         var type: Substring?
@@ -85,6 +93,7 @@ public struct Enrollment: Equatable, Sendable {
         var window: Int?
         var issuer: String?
         var counter: UInt64?
+        var id: String?
         var kdf: (iterations: Int, salt: [UInt8])?
         var hashes: [[UInt8]] = []
         var firstRecoveryLine = 0
@@ -103,6 +112,9 @@ public struct Enrollment: Equatable, Sendable {
                 period = try LineFormat.integer(entry, in: OTPParameters.periodRange)
             case "window":
                 window = try LineFormat.integer(entry, in: TOTPVerifier.windowRange)
+            case "id":
+                guard Hex.decode(entry.value, length: 8) != nil else { throw invalid }
+                id = String(entry.value)
             case "counter":
                 counter = UInt64(try LineFormat.integer(entry, in: 0...))
             case "issuer":
@@ -159,6 +171,7 @@ public struct Enrollment: Equatable, Sendable {
         enrollment.issuer = issuer
         enrollment.type = otpType
         enrollment.counter = counter ?? 0
+        enrollment.id = id
         return enrollment
     }
 }

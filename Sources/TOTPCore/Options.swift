@@ -39,6 +39,8 @@ public struct ModuleOptions: Equatable, Sendable {
     public var firstPass: FirstPass = .no
     /// `hotp_window=`: how many counters ahead a hardware token's code is looked for.
     public var hotpWindow = 10
+    /// `throttle_free=`, `throttle_delay=`, `throttle_max_delay=`, `max_failures=`.
+    public var throttle = ThrottlePolicy()
     /// Whether `prompt=` was given (forward_pass has a different default).
     public var promptGiven = false
 
@@ -207,6 +209,14 @@ public struct ModuleOptions: Equatable, Sendable {
                 options.firstPass = .tryFirst
             case "hotp_window":
                 options.hotpWindow = try integer(HOTPVerifier.windowRange)
+            case "throttle_free":
+                options.throttle.free = try integer(ThrottlePolicy.freeRange)
+            case "throttle_delay":
+                options.throttle.baseDelay = Int64(try integer(1...86_400))
+            case "throttle_max_delay":
+                options.throttle.maxDelay = Int64(try integer(1...86_400))
+            case "max_failures":
+                options.throttle.maxFailures = try integer(ThrottlePolicy.maxFailuresRange)
             case "nullok":
                 try flag()
                 options.nullok = true

@@ -10,6 +10,8 @@ public struct UserState: Equatable, @unchecked Sendable {
     public var failures: Int = 0
     /// Unix time of the last failed attempt.
     public var lastFailure: Int64?
+    /// Consecutive failures per source (PAM_RHOST, or "-"), for throttling.
+    public var sources: [SourceFailures] = []
     /// Devices whose code may be skipped for a while (`remember=`).
     public var devices: [RememberedDevice] = []
     /// HOTP: the next counter expected, for the enrollment it was recorded under.
@@ -25,6 +27,7 @@ public struct UserState: Equatable, @unchecked Sendable {
 
     public static func == (a: UserState, b: UserState) -> Bool {
         a.lastStep == b.lastStep && a.usedRecovery == b.usedRecovery && a.failures == b.failures && a.lastFailure == b.lastFailure
+            && a.sources == b.sources
             && a.devices == b.devices && a.hotpNext?.enrollment == b.hotpNext?.enrollment && a.hotpNext?.counter == b.hotpNext?.counter
             && a.hotpResync?.enrollment == b.hotpResync?.enrollment && a.hotpResync?.counter == b.hotpResync?.counter
             && a.hotpResync?.at == b.hotpResync?.at
@@ -49,6 +52,7 @@ public struct UserState: Equatable, @unchecked Sendable {
         for id in usedRecovery { lines.append("used-recovery \(id)") }
         lines.append("failures \(failures)")
         if let lastFailure { lines.append("last-failure \(lastFailure)") }
+        for s in sources { lines.append("source \(s.failures) \(s.last) \(s.source)") }
         for d in devices { lines.append("device \(d.enrollment) \(d.created) \(d.expires) \(d.device)") }
         if let hotpNext { lines.append("hotp-next \(hotpNext.enrollment) \(hotpNext.counter)") }
         if let hotpResync { lines.append("hotp-resync \(hotpResync.enrollment) \(hotpResync.counter) \(hotpResync.at)") }
@@ -59,8 +63,8 @@ public struct UserState: Equatable, @unchecked Sendable {
     public static func parse(_ bytes: [UInt8]) throws(LineFormat.ParseError) -> UserState {
         let entries = try LineFormat.entries(
             bytes, version: formatVersion,
-            keys: ["last-step", "used-recovery", "failures", "last-failure", "device", "hotp-next", "hotp-resync"],
-            repeatable: ["used-recovery", "device"])
+            keys: ["last-step", "used-recovery", "failures", "last-failure", "device", "hotp-next", "hotp-resync", "source"],
+            repeatable: ["used-recovery", "device", "source"])
         var state = UserState()
         for entry in entries {
             switch entry.key {
@@ -82,6 +86,12 @@ public struct UserState: Equatable, @unchecked Sendable {
                 else { throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "device")) }
                 state.devices.append(
                     RememberedDevice(enrollment: String(parts[0]), device: device, created: Int64(created), expires: Int64(expires)))
+            case "source":
+                let parts = entry.value.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+                guard parts.count == 3, let failures = LineFormat.decimal(parts[0]), let last = LineFormat.decimal(parts[1]),
+                    !parts[2].isEmpty, !parts[2].contains(" "), state.sources.count < maxSources
+                else { throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "source")) }
+                state.sources.append(SourceFailures(source: String(parts[2]), failures: failures, last: Int64(last)))
             case "hotp-next":
                 let parts = entry.value.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2, Hex.decode(parts[0], length: 8) != nil, let counter = LineFormat.decimal(parts[1]) else {

@@ -51,6 +51,28 @@ public enum AtomicFile {
         }
     }
 
+    /// Removes temporary files of `name` that a killed writer left in the directory. Call it only
+    /// while no other writer of `name` can be running (under the lock that serialises them).
+    public static func removeStaleTemporaries(of name: String, in directory: Int32) {
+        let prefix = "." + name + temporaryMarker
+        let copy = dup(directory)
+        guard copy >= 0, let listing = fdopendir(copy) else {
+            if copy >= 0 { Sys.close(copy) }
+            return
+        }
+        defer { closedir(listing) }
+        rewinddir(listing)
+        var stale: [String] = []
+        while let entry = readdir(listing) {
+            // Read the name in place, up to its NUL: a dirent record is shorter than the struct, so
+            // copying d_name whole would read bytes readdir never wrote.
+            guard let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name) else { return }
+            let entryName = String(cString: (UnsafeRawPointer(entry) + offset).assumingMemoryBound(to: CChar.self))
+            if entryName.hasPrefix(prefix) { stale.append(entryName) }
+        }
+        for entryName in stale { try? Sys.unlink(entryName, in: directory) }
+    }
+
     /// Opens a directory for `write(_:name:in:…)` (calls `open` with `O_DIRECTORY`).
     public static func openDirectory(_ path: String) throws(StorageError) -> Int32 {
         do {

@@ -117,8 +117,9 @@ public final class StateStore {
             do { return try UserState.parse(bytes) } catch { throw .malformed(path: displayPath, error: error.description) }
         }
 
-        /// Replaces the user's state atomically.
+        /// Replaces the user's state atomically (first removing what a killed writer left behind).
         public func write(_ state: UserState) throws(StorageError) {
+            AtomicFile.removeStaleTemporaries(of: fileName, in: store.directory)
             try AtomicFile.write(state.serialized(), name: fileName, in: store.directory, displayPath: displayPath, mode: 0o600)
         }
     }

@@ -72,6 +72,7 @@ struct Enroll: ParsableCommand {
         let issuerName = issuer ?? target.issuer
         var enrollment = Enrollment(parameters: parameters, secret: secret, created: Int64(time(nil)))
         enrollment.issuer = issuerName
+        enrollment.id = try Enrollment.newID()
         if hotp {
             enrollment.type = .hotp
             enrollment.counter = counter

@@ -43,6 +43,15 @@ struct Status: ParsableCommand {
                     ("recovery_codes_left", used.map { .number(issued - $0) } ?? .null),
                     ("failures", state.map { .number($0.failures) } ?? .null),
                     ("last_failure", state?.lastFailure.map { .string(UTCTimestamp.format($0)) } ?? .null),
+                    ("locked", state.map { .bool($0.failures >= target.options.throttle.maxFailures) } ?? .null),
+                    (
+                        "throttled_sources",
+                        state.map { s in
+                            .array(
+                                s.sources.filter { $0.last + target.options.throttle.delay(afterFailures: $0.failures) > Int64(time(nil)) }
+                                    .map { JSON.string($0.source) })
+                        } ?? .null
+                    ),
                 ]))
             return
         }
@@ -61,6 +70,14 @@ struct Status: ParsableCommand {
         if let state {
             let last = state.lastFailure.map { ", last at \(UTCTimestamp.format($0))" } ?? ""
             print("  Failed attempts since the last success: \(state.failures)\(last)")
+            let now = Int64(time(nil))
+            if state.failures >= target.options.throttle.maxFailures {
+                print("  LOCKED: codes are refused until a recovery code is used or `pam-totp-setup unlock` is run")
+            }
+            for s in state.sources {
+                let wait = s.last + target.options.throttle.delay(afterFailures: s.failures) - now
+                if wait > 0 { print("  Throttled: \(s.source) (\(s.failures) failures) may try again in \(wait) s") }
+            }
         }
     }
 
@@ -199,6 +216,7 @@ struct ImportGoogleAuthenticator: ParsableCommand {
         defer { Crypto.cleanse(&imported.secret) }
         let window = imported.window
         var enrollment = imported.enrollment(created: Int64(time(nil)))
+        enrollment.id = try Enrollment.newID()
         enrollment.recovery = imported.scratchCodes.isEmpty ? nil : try RecoverySet.make(codes: imported.scratchCodes)
         if enrollment.type == .totp && window != target.options.window { enrollment.window = window }
         try target.file.write(enrollment)
@@ -289,5 +307,27 @@ struct Forget: ParsableCommand {
         }
         if forgotten == 0 && !all { throw SetupError("\(target.name) has no remembered device \(device ?? "")") }
         print("Forgot \(forgotten) remembered device\(forgotten == 1 ? "" : "s") of \(target.name).")
+    }
+}
+
+struct Unlock: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Clear a user's failed attempts: lifts the lock and every source's throttling.",
+        discussion: "For an administrator, after checking the log (failure lines) that the user, not an attacker, is at the door. Logged.")
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let target = try common.resolve()
+        let cleared = try target.withState { locked -> Int in
+            var state = try locked.read()
+            let failures = state.failures
+            state.failures = 0
+            state.sources = []
+            try withSignalsBlocked { try locked.write(state) }
+            return failures
+        }
+        logAdminAction("unlock: cleared \(cleared) failed attempts of user=\(target.name) by=\(invokingUser())")
+        print("Cleared \(cleared) failed attempt\(cleared == 1 ? "" : "s") of \(target.name); no source is throttled now.")
     }
 }

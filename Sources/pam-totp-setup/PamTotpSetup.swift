@@ -14,7 +14,7 @@ struct PamTotpSetup: ParsableCommand {
             """,
         version: version,
         subcommands: [
-            Enroll.self, Status.self, RecoveryCodes.self, Show.self, Reset.self, Devices.self, Forget.self,
+            Enroll.self, Status.self, RecoveryCodes.self, Show.self, Reset.self, Devices.self, Forget.self, Unlock.self,
             ImportGoogleAuthenticator.self,
         ],
         defaultSubcommand: Enroll.self

@@ -82,6 +82,9 @@ struct EnrollmentFile {
                 defer { AtomicFile.closeDirectory(directory) }
                 var bytes = enrollment.serialized()
                 defer { Crypto.cleanse(&bytes) }
+                // One enrollment is written at a time in practice (an admin's tool); leftovers of a
+                // killed run are stale.
+                AtomicFile.removeStaleTemporaries(of: name, in: directory)
                 try withSignalsBlocked { () throws(StorageError) in
                     try AtomicFile.write(bytes, name: name, in: directory, displayPath: path, mode: 0o600, owner: owner)
                 }

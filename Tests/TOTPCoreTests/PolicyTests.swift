@@ -1,3 +1,4 @@
+import Glibc
 import TOTPCore
 import XCTest
 
@@ -145,5 +146,73 @@ final class HOTPTests: XCTestCase {
         XCTAssertNotEqual(late.outcome, .acceptedHOTP(counter: 10))
         far = try decideAttempt(input: .otp(code(10)), enrollment: enrollment, state: far.state, now: 160, window: 1, hotpWindow: 2)
         XCTAssertEqual(far.outcome, .acceptedHOTP(counter: 10))
+    }
+}
+
+final class ThrottleTests: XCTestCase {
+    func testDelaysAndTheFiguresTheDocumentationQuotes() {
+        let policy = ThrottlePolicy()
+        XCTAssertEqual((0...10).map { policy.delay(afterFailures: $0) }, [0, 0, 0, 30, 60, 120, 240, 480, 960, 1920, 3600])
+        XCTAssertEqual(policy.delay(afterFailures: 1000), 3600)
+        // Worst case for one source (README, pam_totp(8), docs/SECURITY-TESTING.md).
+        XCTAssertEqual(policy.worstCaseAttempts(from: 3600), 9)
+        XCTAssertEqual(policy.worstCaseAttempts(from: 86_400), 32)
+    }
+
+    func testSourcesAreCountedApartAndTheCeilingLocks() {
+        var policy = ThrottlePolicy()
+        policy.maxFailures = 4
+        var state = UserState()
+        for _ in 0..<3 { state.recordFailure(source: "203.0.113.5", now: 100) }
+        XCTAssertEqual(state.throttle(source: "203.0.113.5", now: 110, policy: policy, recoveryCode: false), .throttled(retryAfter: 20))
+        XCTAssertEqual(state.throttle(source: "203.0.113.5", now: 130, policy: policy, recoveryCode: false), .allowed)
+        XCTAssertEqual(state.throttle(source: "198.51.100.1", now: 110, policy: policy, recoveryCode: false), .allowed)
+        state.recordFailure(source: "198.51.100.1", now: 110)
+        XCTAssertEqual(state.throttle(source: "192.0.2.1", now: 110, policy: policy, recoveryCode: false), .locked)
+        XCTAssertEqual(state.throttle(source: "192.0.2.1", now: 110, policy: policy, recoveryCode: true), .allowed)
+        state.recordSuccess(source: "192.0.2.1")
+        XCTAssertEqual(state.failures, 0)
+        XCTAssertEqual(state.throttle(source: "203.0.113.5", now: 110, policy: policy, recoveryCode: false), .throttled(retryAfter: 20))
+        XCTAssertEqual(try UserState.parse(state.serialized()), state)
+    }
+
+    func testSourceKeysCannotInjectLines() {
+        XCTAssertEqual(throttleSource(nil), "-")
+        XCTAssertEqual(throttleSource("::ffff:10.1.2.3"), "10.1.2.3")
+        XCTAssertEqual(throttleSource("a b\nend"), "host:a%20b%0Aend")
+    }
+}
+
+/// The fuzzers' seeds and any input a fuzzer once crashed on (Fuzz/corpus, Fuzz/regressions), run
+/// through every parser on every test run.
+final class FuzzRegressionTests: XCTestCase {
+    func testEveryCorpusFileParsesOrIsRefusedAndRoundTrips() throws {
+        let root = String(#filePath.dropLast("Tests/TOTPCoreTests/PolicyTests.swift".count)) + "Fuzz/"
+        var count = 0
+        for directory in ["corpus", "regressions"] {
+            for target in ["enrollment", "state", "options", "base32", "input"] {
+                guard let listing = opendir(root + directory + "/" + target) else { continue }
+                defer { closedir(listing) }
+                while let entry = readdir(listing) {
+                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                    guard !name.hasPrefix("."), let file = fopen(root + directory + "/" + target + "/" + name, "rb") else { continue }
+                    var bytes: [UInt8] = []
+                    var c = fgetc(file)
+                    while c != EOF { bytes.append(UInt8(c)); c = fgetc(file) }
+                    fclose(file)
+                    count += 1
+                    if let e = try? Enrollment.parse(bytes) { XCTAssertEqual(try Enrollment.parse(e.serialized()), e, name) }
+                    if let s = try? UserState.parse(bytes) { XCTAssertEqual(try UserState.parse(s.serialized()), s, name) }
+                    _ = try? ModuleOptions.configArguments(bytes)
+                    _ = try? GoogleAuthenticatorFile.parse(bytes)
+                    let text = String(decoding: bytes, as: UTF8.self)
+                    _ = try? TrustedNetworks.parse(text, isFile: true)
+                    if let d = try? Base32.decode(text) { XCTAssertEqual(try Base32.decode(Base32.encode(d)), d) }
+                    _ = CodeInput.classify(bytes, digits: 6)
+                    _ = CombinedInput.split(bytes, digits: 6)
+                }
+            }
+        }
+        XCTAssertGreaterThan(count, 5)
     }
 }

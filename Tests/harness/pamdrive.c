@@ -3,7 +3,9 @@
 
    usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n REPEAT] [-e NAME=VALUE]... [RESPONSE ...]
 
-   -e puts a variable into the PAM environment, as sshd does with SSH_AUTH_INFO_0.
+   -e puts a variable into the PAM environment, as sshd does with SSH_AUTH_INFO_0. With -n, each
+   cycle is a whole pam_start/pam_authenticate/pam_end, and "RSS_KB <cycle> <kB>" is printed after
+   cycle 10, 100 and the last, for the memory-growth test.
 
    Each prompt takes the next RESPONSE; "@file:PATH" answers with the contents of PATH (for inputs too
    long for the command line). What the module says is printed on stdout, one line each:
@@ -16,6 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static long resident_kb(void) {
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = -1;
+    fclose(f);
+    return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
 
 struct script {
     int count;
@@ -114,8 +125,9 @@ int main(int argc, char **argv) {
         pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)fail_delay);
         result = pam_authenticate(pamh, 0);
         printf("RESULT: %d %s\n", result, pam_strerror(pamh, result));
-        fflush(stdout);
         pam_end(pamh, result);
+        if (repeat > 1 && (i + 1 == 10 || i + 1 == 100 || i + 1 == repeat)) printf("RSS_KB %ld %ld\n", i + 1, resident_kb());
+        fflush(stdout);
     }
     return result;
 }
