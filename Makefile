@@ -23,7 +23,7 @@ DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev pamtester libpam-wrapper
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo
 
-.PHONY: all build deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz
+.PHONY: all build deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench
 
 all: build
 
@@ -121,3 +121,14 @@ fuzz:
 	        -artifact_prefix=.build-fuzz/crashes/$$t/ -print_final_stats=1 \
 	        .build-fuzz/corpus/$$t Fuzz/corpus/$$t 2>&1 | grep -E "stat::number_of_executed_units|Done|ERROR|SUMMARY" || exit 1; \
 	done
+
+# Benchmarks against google-authenticator-libpam and pam_oath (not part of check): installs what it
+# needs, prints a table and writes docs/BENCHMARKS.md. Needs root; changes nothing in /etc.
+BENCH_PACKAGES := libpam-google-authenticator libpam-oath pamtester hyperfine time
+bench: build harness
+	@missing=""; for p in $(BENCH_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
+	$(SWIFT) build --package-path Bench --scratch-path .build-bench -c release
+	PAMTOTP_BENCH_INSIDE= $(PYTHON) bench/bench.py

@@ -77,7 +77,11 @@ class User:
             raise Missing(f"user {name} already exists; refusing to reuse or remove an account the tests did not create")
         args = ["useradd", "-s", "/bin/sh", "-U"] + (["-m"] if home else ["-M", "-d", "/nonexistent"]) + [name]
         subprocess.run(args, check=True, capture_output=True)
-        subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True)
+        try:
+            subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True, capture_output=True)
+        except subprocess.CalledProcessError as error:
+            self.remove()
+            raise Missing(f"chpasswd could not set the password of {name}: {error.stderr.strip()}")
         entry = subprocess.run(["getent", "passwd", name], capture_output=True, text=True, check=True).stdout.split(":")
         self.uid, self.home = int(entry[2]), entry[5]
 
@@ -275,8 +279,8 @@ path = sys.argv[0] + ".json"
 prompt = sys.argv[1] if len(sys.argv) > 1 else ""
 answers = json.load(open(path))
 answers.setdefault("prompts", []).append(prompt)
-kind = ("password" if "assword" in prompt else "code" if "erification code" in prompt
-        else "yesno" if "[y/N]" in prompt else None)
+kind = ("code" if "erification code" in prompt or "One-time password" in prompt
+        else "password" if "assword" in prompt else "yesno" if "[y/N]" in prompt else None)
 queue = answers.get(kind) or []
 json.dump(dict(answers, **({kind: queue[1:]} if kind else {})), open(path, "w"))
 if not queue:

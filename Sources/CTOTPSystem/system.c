@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/random.h>
 
 int ctotp_setfsuid(uid_t uid) { return setfsuid(uid); }
 int ctotp_setfsgid(gid_t gid) { return setfsgid(gid); }
@@ -14,3 +15,5 @@ int ctotp_lock_exclusive(int fd) {
     lock.l_whence = SEEK_SET;
     return fcntl(fd, F_OFD_SETLKW, &lock);
 }
+
+long ctotp_getrandom(void *buffer, unsigned long length) { return (long)getrandom(buffer, length, 0); }

@@ -11,42 +11,39 @@ public struct Account: Equatable, Sendable {
     /// - Returns: nil if there is no such user.
     /// - Throws: `Errno` if the user database could not be asked; callers must fail closed then.
     public static func lookup(_ name: String) throws(Errno) -> Account? {
+        // Keep the name as given (it is PAM_USER, which paths and the state use), not the
+        // database's spelling, which may differ in case with LDAP.
+        try passwdEntry { getpwnam_r(name, &$0, $1, $2, &$3) }.map { Account(name: name, uid: $0.uid, gid: $0.gid, home: $0.home) }
+    }
+
+    /// The account running this process (calls `getpwuid_r`).
+    public static func current() throws(Errno) -> Account? {
+        try passwdEntry { getpwuid_r(getuid(), &$0, $1, $2, &$3) }
+    }
+
+    /// Runs a `getpw*_r` call with a heap buffer, growing it on ERANGE; "no such user" (0 with no
+    /// result, ENOENT, ESRCH) is nil, any other error is thrown.
+    private static func passwdEntry(
+        _ call: (inout passwd, UnsafeMutablePointer<CChar>, Int, inout UnsafeMutablePointer<passwd>?) -> Int32
+    ) throws(Errno) -> Account? {
         var size = 4096
         while size <= 1 << 20 {
             var entry = passwd()
             var result: UnsafeMutablePointer<passwd>?
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
             defer { buffer.deallocate() }
-            let status = getpwnam_r(name, &entry, buffer, size, &result)
-            switch status {
+            switch call(&entry, buffer, size, &result) {
             case 0:
-                guard let found = result?.pointee else { return nil }
-                return Account(name: name, uid: found.pw_uid, gid: found.pw_gid, home: found.pw_dir.map { String(cString: $0) } ?? "")
+                guard let found = result?.pointee, let name = found.pw_name else { return nil }
+                return Account(
+                    name: String(cString: name), uid: found.pw_uid, gid: found.pw_gid, home: found.pw_dir.map { String(cString: $0) } ?? "")
             case ERANGE:
                 size *= 4
             case ENOENT, ESRCH:
                 return nil
-            default:
+            case let status:
                 throw Errno(status)
             }
-        }
-        throw Errno(ERANGE)
-    }
-
-    /// The account running this process.
-    public static func current() throws(Errno) -> Account? {
-        var size = 4096
-        while size <= 1 << 20 {
-            var entry = passwd()
-            var result: UnsafeMutablePointer<passwd>?
-            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: size)
-            defer { buffer.deallocate() }
-            let status = getpwuid_r(getuid(), &entry, buffer, size, &result)
-            if status == ERANGE { size *= 4; continue }
-            guard status == 0 else { throw Errno(status) }
-            guard let found = result?.pointee, let name = found.pw_name else { return nil }
-            return Account(
-                name: String(cString: name), uid: found.pw_uid, gid: found.pw_gid, home: found.pw_dir.map { String(cString: $0) } ?? "")
         }
         throw Errno(ERANGE)
     }

@@ -1,3 +1,4 @@
+import CTOTPSystem
 import Glibc
 import TOTPCore
 
@@ -15,10 +16,13 @@ public enum AtomicFile {
     public static func write(
         _ bytes: [UInt8], name: String, in directory: Int32, displayPath: String, mode: mode_t, owner: (uid_t, gid_t)? = nil
     ) throws(StorageError) {
-        let suffix: String
-        do { suffix = Hex.encode(try Crypto.randomBytes(6)) } catch {
-            throw .system(operation: "random", path: displayPath, errno: Errno(EIO))
+        // The suffix only has to differ from other writers' (O_EXCL refuses a clash anyway), so it
+        // comes from getrandom(2): OpenSSL's DRBG would cost a login ~0.9 ms of start-up (docs/BENCHMARKS.md).
+        var random = [UInt8](repeating: 0, count: 6)
+        guard random.withUnsafeMutableBytes({ ctotp_getrandom($0.baseAddress, UInt($0.count)) }) == 6 else {
+            throw .system(operation: "getrandom", path: displayPath, errno: Errno.current)
         }
+        let suffix = Hex.encode(random)
         let temporary = "." + name + temporaryMarker + suffix
         var stage = "create temporary file"
         do throws(Errno) {

@@ -7,6 +7,9 @@
    cycle is a whole pam_start/pam_authenticate/pam_end, and "RSS_KB <cycle> <kB>" is printed after
    cycle 10, 100 and the last, for the memory-growth test.
 
+   -f FILE (for make bench): one cycle per line "USER ANSWER", each timed from pam_start to pam_end
+   and printed as "CYCLE_US <microseconds> <pam result>".
+
    Each prompt takes the next RESPONSE; "@file:PATH" answers with the contents of PATH (for inputs too
    long for the command line). What the module says is printed on stdout, one line each:
      PROMPT_OFF: text | PROMPT_ON: text | ERROR: text | INFO: text | DELAY: usec | RESULT: code name
@@ -17,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static long resident_kb(void) {
@@ -27,6 +31,9 @@ static long resident_kb(void) {
     fclose(f);
     return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
+
+/* Set in timed (-f) mode: the conversation and the fail-delay hook print nothing. */
+static int quiet;
 
 struct script {
     int count;
@@ -58,7 +65,7 @@ static int converse(int num, const struct pam_message **msg, struct pam_response
         switch (msg[i]->msg_style) {
         case PAM_PROMPT_ECHO_OFF:
         case PAM_PROMPT_ECHO_ON:
-            printf("%s: %s\n", msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ? "PROMPT_OFF" : "PROMPT_ON", msg[i]->msg);
+            if (!quiet) printf("%s: %s\n", msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ? "PROMPT_OFF" : "PROMPT_ON", msg[i]->msg);
             if (s->next >= s->count) {
                 printf("CONV: no response left\n");
                 for (int j = 0; j < i; j++) free(r[j].resp);
@@ -70,9 +77,9 @@ static int converse(int num, const struct pam_message **msg, struct pam_response
                 r[i].resp = strncmp(answer, "@file:", 6) == 0 ? read_file(answer + 6) : strdup(answer);
             }
             break;
-        case PAM_ERROR_MSG: printf("ERROR: %s\n", msg[i]->msg); break;
-        case PAM_TEXT_INFO: printf("INFO: %s\n", msg[i]->msg); break;
-        default: printf("OTHER(%d): %s\n", msg[i]->msg_style, msg[i]->msg); break;
+        case PAM_ERROR_MSG: if (!quiet) printf("ERROR: %s\n", msg[i]->msg); break;
+        case PAM_TEXT_INFO: if (!quiet) printf("INFO: %s\n", msg[i]->msg); break;
+        default: if (!quiet) printf("OTHER(%d): %s\n", msg[i]->msg_style, msg[i]->msg); break;
         }
     }
     fflush(stdout);
@@ -83,27 +90,54 @@ static int converse(int num, const struct pam_message **msg, struct pam_response
 /* Replaces libpam's sleep after a failure: the tests see the delay requested without waiting for it. */
 static void fail_delay(int status, unsigned int usec, void *data) {
     (void)data;
-    printf("DELAY: %u (status %d)\n", usec, status);
+    if (!quiet) printf("DELAY: %u (status %d)\n", usec, status);
 }
 
 int main(int argc, char **argv) {
-    const char *confdir = NULL, *service = NULL, *user = NULL, *rhost = NULL;
+    const char *confdir = NULL, *service = NULL, *user = NULL, *rhost = NULL, *cycles = NULL;
     const char *environment[16];
     int environment_count = 0;
     long repeat = 1;
     int opt;
-    while ((opt = getopt(argc, argv, "c:s:u:r:n:e:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:s:u:r:n:e:f:")) != -1) {
         switch (opt) {
         case 'c': confdir = optarg; break;
         case 's': service = optarg; break;
         case 'u': user = optarg; break;
         case 'r': rhost = optarg; break;
         case 'n': repeat = strtol(optarg, NULL, 10); break;
+        case 'f': cycles = optarg; break;
         case 'e':
             if (environment_count < 16) environment[environment_count++] = optarg;
             break;
         default: fprintf(stderr, "usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n N] [RESPONSE...]\n"); return 100;
         }
+    }
+    if (cycles && confdir && service) {
+        quiet = 1;
+        FILE *f = fopen(cycles, "r");
+        if (!f) { perror(cycles); return 100; }
+        char line[512], name[256], answer[256];
+        struct pam_conv timed = {converse, NULL};
+        while (fgets(line, sizeof line, f)) {
+            if (sscanf(line, "%255s %255s", name, answer) != 2) continue;
+            char *one[1] = {answer};
+            struct script s = {1, one, 0};
+            timed.appdata_ptr = &s;
+            struct timespec a, b;
+            pam_handle_t *pamh = NULL;
+            clock_gettime(CLOCK_MONOTONIC, &a);
+            int rc = pam_start_confdir(service, name, &timed, confdir, &pamh);
+            if (rc == PAM_SUCCESS) {
+                pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)fail_delay);
+                rc = pam_authenticate(pamh, PAM_SILENT);
+                pam_end(pamh, rc);
+            }
+            clock_gettime(CLOCK_MONOTONIC, &b);
+            printf("CYCLE_US %ld %d\n", (b.tv_sec - a.tv_sec) * 1000000L + (b.tv_nsec - a.tv_nsec) / 1000L, rc);
+        }
+        fclose(f);
+        return 0;
     }
     if (!confdir || !service || !user || repeat < 1) {
         fprintf(stderr, "pamdrive: -c, -s and -u are required\n");

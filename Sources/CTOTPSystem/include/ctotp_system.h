@@ -13,4 +13,8 @@ int ctotp_setfsgid(gid_t gid);
    Swift's Glibc module is not built with. Returns fcntl's result; errno is set on -1. */
 int ctotp_lock_exclusive(int fd);
 
+/* getrandom(2): <sys/random.h> is not part of Swift's Glibc module. Fills buffer with length random
+   bytes from the kernel (blocking only before the pool is initialised); returns the count, or -1. */
+long ctotp_getrandom(void *buffer, unsigned long length);
+
 #endif
