@@ -79,42 +79,47 @@ struct Login {
             log(LOG_ERR, "state error", ["error": error.description])
             return .systemError
         }
-        // 4. A remembered device.
-        var device: DeviceIdentity?
-        if options.remember != nil {
-            do {
-                device = try DeviceIdentity.find(authInfo: pam.environment("SSH_AUTH_INFO_0"), remoteHost: remoteHost)
-                if let device {
-                    let locked = try store.lock(user: user)
-                    defer { locked.release() }
-                    if let known = try locked.read().remembered(device, enrollment: enrollment.identifier, now: now()) {
-                        log(
-                            LOG_NOTICE, "code skipped: remembered device",
-                            ["device": device.description, "until": UTCTimestamp.format(known.expires)])
-                        return passWithoutCode(.success)
-                    }
-                }
-            } catch {
-                log(LOG_ERR, "state error", ["error": "\(error)"])
-                return .systemError
-            }
-        }
-        // 5. The code. A throttled source is turned away before it types anything.
+        // 4. A remembered device, or a throttled source: one locked read decides both, and the lock
+        // is released before anyone is prompted.
         let source = throttleSource(remoteHost)
+        var device: DeviceIdentity?
+        enum Early {
+            case remembered(DeviceIdentity, until: Int64)
+            case throttled(seconds: Int64)
+        }
+        let early: Early?
         do {
+            if options.remember != nil {
+                device = try DeviceIdentity.find(authInfo: pam.environment("SSH_AUTH_INFO_0"), remoteHost: remoteHost)
+            }
             let locked = try store.lock(user: user)
             defer { locked.release() }
-            if case .throttled(let seconds) = try locked.read().throttle(
+            let state = try locked.read()
+            if let device, let known = state.remembered(device, enrollment: enrollment.identifier, now: now()) {
+                early = .remembered(device, until: known.expires)
+            } else if case .throttled(let seconds) = state.throttle(
                 source: source, now: now(), policy: options.throttle, recoveryCode: false)
             {
-                log(LOG_WARNING, "failure", ["reason": "throttled", "retry-after": String(seconds)])
-                pam.error(Self.throttledMessage(seconds))
-                return options.forwardPass ? passWithoutCode(.denied) : .denied
+                early = .throttled(seconds: seconds)
+            } else {
+                early = nil
             }
         } catch {
             log(LOG_ERR, "state error", ["error": "\(error)"])
             return .systemError
         }
+        switch early {
+        case .remembered(let device, let until):
+            log(LOG_NOTICE, "code skipped: remembered device", ["device": device.description, "until": UTCTimestamp.format(until)])
+            return passWithoutCode(.success)
+        case .throttled(let seconds):
+            log(LOG_WARNING, "failure", ["reason": "throttled", "retry-after": String(seconds)])
+            pam.error(Self.throttledMessage(seconds))
+            return passWithoutCode(.denied)
+        case nil:
+            break
+        }
+        // 5. The code.
         let window = enrollment.window ?? options.window
         let outcome = promptLoop(digits: enrollment.parameters.digits, forcedReason: nil) { [enrollment, options, user] input in
             Self.attempt(
