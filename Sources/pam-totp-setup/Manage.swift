@@ -84,14 +84,7 @@ struct Status: ParsableCommand {
     /// The module's state for the user, if this process may read it (root).
     private func readState(_ target: Target) throws -> UserState? {
         guard geteuid() == 0 else { return nil }
-        do {
-            let store = try StateStore(path: target.options.stateDirectory)
-            let locked = try store.lock(user: target.name)
-            defer { locked.release() }
-            return try locked.read()
-        } catch {
-            throw SetupError("state: \(error)")
-        }
+        return try target.withState { try $0.read() }
     }
 }
 

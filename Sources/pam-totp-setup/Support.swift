@@ -51,24 +51,24 @@ struct EnrollmentFile {
 
     /// The enrollment, or nil if there is none. Refuses files the module would refuse.
     func read() throws -> Enrollment? {
-        let result = try identity { Result { () throws(StorageError) in try SecureFile.read(path, owner: account.uid) } }
-        var bytes: [UInt8]
-        switch result {
-        case .success(let read): bytes = read
-        case .failure(let error) where error.isNotFound: return nil
-        case .failure(let error): throw SetupError("enrollment: \(error.description)")
-        }
+        guard var bytes = try readBytes(context: "enrollment") else { return nil }
         defer { Crypto.cleanse(&bytes) }
         do { return try Enrollment.parse(bytes) } catch { throw SetupError("enrollment \(path): \(error.description)") }
     }
 
     /// Whether a file (of any kind) is at `path`; a file the module would refuse still counts.
     func exists() throws -> Bool {
-        let result = try identity { Result { () throws(StorageError) in try SecureFile.read(path, owner: account.uid) } }
-        switch result {
-        case .success: return true
-        case .failure(let error) where error.isNotFound: return false
-        case .failure(let error): throw SetupError("existing enrollment: \(error.description)")
+        guard var bytes = try readBytes(context: "existing enrollment") else { return false }
+        Crypto.cleanse(&bytes)
+        return true
+    }
+
+    /// The file's bytes, read with the checks and the identity the module uses; nil if there is none.
+    private func readBytes(context: String) throws -> [UInt8]? {
+        switch try identity({ Result { () throws(StorageError) in try SecureFile.read(path, owner: account.uid) } }) {
+        case .success(let bytes): return bytes
+        case .failure(let error) where error.isNotFound: return nil
+        case .failure(let error): throw SetupError("\(context): \(error.description)")
         }
     }
 
@@ -172,16 +172,11 @@ func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Boo
     let now = Int64(time(nil))
     let outcome: AttemptOutcome
     if geteuid() == 0 {
-        do {
-            let store = try StateStore(path: target.options.stateDirectory)
-            let locked = try store.lock(user: target.name)
-            defer { locked.release() }
+        outcome = try target.withState { locked in
             let state = try locked.read()
             let decision = try decideAttempt(input: input, enrollment: enrollment, state: state, now: now, window: window)
             if decision.state != state { try withSignalsBlocked { try locked.write(decision.state) } }
-            outcome = decision.outcome
-        } catch {
-            throw SetupError("state: \(error)")
+            return decision.outcome
         }
     } else {
         outcome = try decideAttempt(input: input, enrollment: enrollment, state: UserState(), now: now, window: window).outcome
