@@ -174,12 +174,16 @@ func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Boo
     if geteuid() == 0 {
         outcome = try target.withState { locked in
             let state = try locked.read()
-            let decision = try decideAttempt(input: input, enrollment: enrollment, state: state, now: now, window: window)
+            let decision = try decideAttempt(
+                input: input, enrollment: enrollment, state: state, now: now, window: window,
+                hotpWindow: target.options.hotpWindow, throttle: target.options.throttle)
             if decision.state != state { try withSignalsBlocked { try locked.write(decision.state) } }
             return decision.outcome
         }
     } else {
-        outcome = try decideAttempt(input: input, enrollment: enrollment, state: UserState(), now: now, window: window).outcome
+        outcome = try decideAttempt(
+            input: input, enrollment: enrollment, state: UserState(), now: now, window: window, hotpWindow: target.options.hotpWindow
+        ).outcome
     }
     guard outcome.isSuccess else {
         throw SetupError("the code does not match (\(outcome.reason)); nothing was changed")

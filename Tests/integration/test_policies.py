@@ -330,3 +330,16 @@ def test_forward_pass_with_use_first_pass_splits_an_earlier_modules_password(env
                                f"auth required pam_exec.so expose_authtok quiet {check}"])
     login = env.login("alice", "hunter123" + fresh(env))
     assert login.rc == PAM_SUCCESS and login.prompts == ["Password: "]
+
+
+def test_the_tools_proof_of_possession_uses_the_configured_hotp_window_and_throttling(env):
+    open(env.config, "w").write("hotp_window=20\nmax_failures=2\n")
+    env.setup("enroll", "--user", "alice", "--key", KEY, "--hotp", "--json", code=hotp(0))
+    # 15 presses ahead: inside the configured window of 20 (the default is 10), as at login.
+    proc = env.setup("show", "--user", "alice", "--qr", "none", code=hotp(16), check=False)
+    assert proc.returncode == 0, proc.stderr
+    # After max_failures=2 failed proofs the codes are locked for the tool as for the module.
+    for _ in range(2):
+        assert env.setup("show", "--user", "alice", code="000000", check=False).returncode != 0
+    locked = env.setup("show", "--user", "alice", code=hotp(17), check=False)
+    assert locked.returncode != 0 and "(locked)" in locked.stderr, locked.stderr
