@@ -19,7 +19,17 @@ public enum PathTemplate {
 
     /// Whether the template names a file in the user's home (read and written with the user's privileges).
     public static func usesHome(_ template: String) -> Bool {
-        template.hasPrefix("~/") || template.contains("%h")
+        if template.hasPrefix("~/") { return true }
+        var escape = false
+        for byte in template.utf8 {
+            if escape {
+                if byte == UInt8(ascii: "h") { return true }
+                escape = false
+            } else if byte == UInt8(ascii: "%") {
+                escape = true
+            }
+        }
+        return false
     }
 
     /// Checks the template's syntax.
@@ -33,31 +43,33 @@ public enum PathTemplate {
         if usesHome(template) {
             guard home.hasPrefix("/"), !home.utf8.contains(0) else { throw .badHome }
         }
-        var out = ""
-        var rest = Substring(template)
-        if rest.hasPrefix("~/") {
-            out = home.hasSuffix("/") ? String(home.dropLast()) : home
+        // Byte by byte: every escape is ASCII, and the rest is copied unchanged.
+        var out: [UInt8] = []
+        var rest = Array(template.utf8)[...]
+        if template.hasPrefix("~/") {
+            out = Array(home.utf8)
+            if out.last == UInt8(ascii: "/") { out.removeLast() }
             rest = rest.dropFirst(1)
         }
         var escape = false
-        for c in rest {
+        for byte in rest {
             if escape {
-                switch c {
-                case "u": out += user
-                case "h": out += home
-                case "%": out += "%"
+                switch byte {
+                case UInt8(ascii: "u"): out += user.utf8
+                case UInt8(ascii: "h"): out += home.utf8
+                case UInt8(ascii: "%"): out.append(byte)
                 default: throw .unknownEscape
                 }
                 escape = false
-            } else if c == "%" {
+            } else if byte == UInt8(ascii: "%") {
                 escape = true
             } else {
-                out.append(c)
+                out.append(byte)
             }
         }
         guard !escape else { throw .unknownEscape }
-        guard out.hasPrefix("/") else { throw .notAbsolute }
-        return out
+        guard out.first == UInt8(ascii: "/") else { throw .notAbsolute }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A user name that can stand in a file name: printable ASCII, no slash, not "." or "..", not too long.

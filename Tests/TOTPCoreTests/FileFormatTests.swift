@@ -184,6 +184,11 @@ final class PathTemplateTests: XCTestCase {
         XCTAssertEqual(try PathTemplate.expand("/x/100%%/%u", user: "a.b-c", home: "/"), "/x/100%/a.b-c")
         XCTAssertTrue(PathTemplate.usesHome("~/.pam_totp"))
         XCTAssertFalse(PathTemplate.usesHome("/var/lib/pam-totp/users/%u"))
+        XCTAssertTrue(PathTemplate.usesHome("/srv/%%/%h/totp"))
+        // "%%h" is a percent sign and an h, not the home directory.
+        XCTAssertFalse(PathTemplate.usesHome("/srv/%%h/%u"))
+        XCTAssertEqual(try PathTemplate.expand("/srv/%%h/%u", user: "alice", home: ""), "/srv/%h/alice")
+        XCTAssertEqual(try PathTemplate.expand("/srv/é/%u", user: "alice", home: "/"), "/srv/é/alice")
     }
 
     func testRefusals() {
