@@ -22,11 +22,12 @@ let package = Package(
     targets: [
         // System libraries: each is a module map and one umbrella header.
         .systemLibrary(name: "CPAM", path: "Sources/CPAM"),
-        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
         .systemLibrary(name: "CQRencode", path: "Sources/CQRencode"),
 
-        // The only Swift code that touches libcrypto.
-        .target(name: "TOTPCrypto", dependencies: ["COpenSSL"]),
+        // Hashing and HMAC in Swift; PBKDF2 and random bytes from libcrypto, through CLibCrypto.
+        .target(name: "TOTPCrypto", dependencies: ["CLibCrypto"]),
+        // C: loads libcrypto on first use (dlopen) instead of linking it; see its header for why.
+        .target(name: "CLibCrypto"),
         // Pure decisions: no PAM, no files, no clock.
         .target(name: "TOTPCore", dependencies: ["TOTPCrypto"]),
         // Files: secure open, ownership and mode checks, locking, atomic rewrite.
@@ -34,7 +35,8 @@ let package = Package(
         // C wrappers for the few system calls Swift's Glibc module lacks (setfsuid/setfsgid).
         .target(name: "CTOTPSystem"),
         // The module's logic: options, conversation, logging, one mapping to PAM codes.
-        .target(name: "PAMTOTP", dependencies: ["TOTPCore", "TOTPStorage", "CPAM", "CPAMTOTPShimHelpers"]),
+        .target(
+            name: "PAMTOTP", dependencies: ["TOTPCore", "TOTPStorage", "CPAM", "CPAMTOTPShimHelpers"]),
         // C helpers Swift cannot express (variadic pam_syslog/pam_prompt).
         .target(name: "CPAMTOTPShimHelpers", dependencies: ["CPAM"], path: "Sources/CPAMTOTPShim/helpers"),
         // The pam_sm_* entry points. Linked with -z nodelete (libpam dlcloses modules; a Swift image

@@ -90,7 +90,7 @@ struct Login {
         let early: Early?
         do {
             if options.remember != nil {
-                device = try DeviceIdentity.find(authInfo: pam.environment("SSH_AUTH_INFO_0"), remoteHost: remoteHost)
+                device = DeviceIdentity.find(authInfo: pam.environment("SSH_AUTH_INFO_0"), remoteHost: remoteHost)
             }
             let locked = try store.lock(user: user)
             defer { locked.release() }

@@ -92,7 +92,7 @@ public func decideAttempt(
         let recorded = state.hotpNext.flatMap { $0.enrollment == id ? $0.counter : nil } ?? 0
         let pending = state.hotpResync.flatMap { $0.enrollment == id && now - $0.at <= UserState.resyncTimeout ? $0.counter : nil }
         let verifier = HOTPVerifier(algorithm: enrollment.parameters.algorithm, digits: enrollment.parameters.digits, window: hotpWindow)
-        switch try verifier.verify(code: code, secret: enrollment.secret, next: max(recorded, enrollment.counter), pendingResync: pending) {
+        switch verifier.verify(code: code, secret: enrollment.secret, next: max(recorded, enrollment.counter), pendingResync: pending) {
         case .accepted(let counter):
             next.hotpNext = (id, counter + 1)
             next.hotpResync = nil
@@ -105,7 +105,7 @@ public func decideAttempt(
         }
     case .otp(let code):
         let verifier = TOTPVerifier(parameters: enrollment.parameters, window: window)
-        switch try verifier.verify(code: code, secret: enrollment.secret, now: now, lastAcceptedStep: state.lastStep) {
+        switch verifier.verify(code: code, secret: enrollment.secret, now: now, lastAcceptedStep: state.lastStep) {
         case .accepted(let step):
             next.lastStep = step
             outcome = .acceptedTOTP(step: step)

@@ -38,12 +38,12 @@ public enum DeviceIdentity: Equatable, Sendable, CustomStringConvertible {
 
     /// The identity from sshd's `SSH_AUTH_INFO_0` (lines like `publickey ssh-ed25519 AAAA…`) or from
     /// `PAM_RHOST`, which must be an IP address (a host name could be spoofed through DNS).
-    public static func find(authInfo: String?, remoteHost: String?) throws(CryptoError) -> DeviceIdentity? {
+    public static func find(authInfo: String?, remoteHost: String?) -> DeviceIdentity? {
         if let authInfo {
             for line in authInfo.split(separator: "\n") {
                 let words = line.split(separator: " ")
                 if words.count >= 3, words[0] == "publickey", let blob = Base64.decode(words[2]) {
-                    return .key(fingerprint: "SHA256:" + Base64.encode(try Crypto.sha256(blob), padded: false))
+                    return .key(fingerprint: "SHA256:" + Base64.encode(Crypto.sha256(blob), padded: false))
                 }
             }
         }

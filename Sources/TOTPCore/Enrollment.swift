@@ -35,7 +35,7 @@ public struct Enrollment: Equatable, Sendable {
     public var identifier: String {
         if let id { return id }
         let material = secret + Array(" \(created ?? 0)".utf8)
-        return (try? Crypto.sha256(material)).map { Hex.encode(Array($0.prefix(8))) } ?? "0000000000000000"
+        return Hex.encode(Array(Crypto.sha256(material).prefix(8)))
     }
 
     /// A fresh random `id`.

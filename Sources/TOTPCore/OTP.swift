@@ -35,13 +35,13 @@ public enum OTP {
 
     /// The HOTP value (RFC 4226, section 5.3) for `counter`, as ASCII digits with leading zeros.
     /// - Parameter digits: 6 to 8; other values are clamped into that range.
-    public static func hotp(secret: [UInt8], counter: UInt64, algorithm: HashAlgorithm, digits: Int) throws(CryptoError) -> [UInt8] {
+    public static func hotp(secret: [UInt8], counter: UInt64, algorithm: HashAlgorithm, digits: Int) -> [UInt8] {
         let digits = min(max(digits, OTPParameters.digitsRange.lowerBound), OTPParameters.digitsRange.upperBound)
         var message = [UInt8](repeating: 0, count: 8)
         for index in 0..<8 {
             message[index] = UInt8(truncatingIfNeeded: counter >> UInt64(56 - 8 * index))
         }
-        var mac = try Crypto.hmac(algorithm, key: secret, message: message)
+        var mac = Crypto.hmac(algorithm, key: secret, message: message)
         defer { Crypto.cleanse(&mac) }
         // Dynamic truncation (RFC 4226, section 5.4); the HMAC is at least 20 bytes, so offset+3 is in range.
         let offset = Int(mac[mac.count - 1] & 0x0f)
@@ -60,8 +60,8 @@ public enum OTP {
     }
 
     /// The TOTP value (RFC 6238, section 4) at unix time `now`.
-    public static func totp(secret: [UInt8], at now: Int64, parameters: OTPParameters) throws(CryptoError) -> [UInt8] {
-        try hotp(secret: secret, counter: parameters.step(at: now), algorithm: parameters.algorithm, digits: parameters.digits)
+    public static func totp(secret: [UInt8], at now: Int64, parameters: OTPParameters) -> [UInt8] {
+        hotp(secret: secret, counter: parameters.step(at: now), algorithm: parameters.algorithm, digits: parameters.digits)
     }
 }
 

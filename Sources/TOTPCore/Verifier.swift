@@ -1,4 +1,4 @@
-public import TOTPCrypto
+internal import TOTPCrypto
 
 /// Checks a TOTP code against a secret at a given time, with a window and replay protection.
 public struct TOTPVerifier: Sendable {
@@ -25,7 +25,7 @@ public struct TOTPVerifier: Sendable {
     /// - Parameter lastAcceptedStep: the step recorded at the last successful login, if any; a code
     ///   is never accepted for that step or an earlier one, even if the clock went backwards.
     /// - Returns: which step matched, so the caller can record it.
-    public func verify(code: [UInt8], secret: [UInt8], now: Int64, lastAcceptedStep: UInt64?) throws(CryptoError) -> Result {
+    public func verify(code: [UInt8], secret: [UInt8], now: Int64, lastAcceptedStep: UInt64?) -> Result {
         guard code.count == parameters.digits else { return .rejected }
         let current = parameters.step(at: now)
         let low = current >= UInt64(window) ? current - UInt64(window) : 0
@@ -35,7 +35,7 @@ public struct TOTPVerifier: Sendable {
         // Every step in the window is computed and compared, so timing says nothing about which matched.
         var step = low
         while true {
-            var expected = try OTP.hotp(secret: secret, counter: step, algorithm: parameters.algorithm, digits: parameters.digits)
+            var expected = OTP.hotp(secret: secret, counter: step, algorithm: parameters.algorithm, digits: parameters.digits)
             if constantTimeEqual(expected, code) {
                 if let last = lastAcceptedStep, step <= last {
                     if replayed == nil { replayed = step }
@@ -81,25 +81,25 @@ public struct HOTPVerifier: Sendable {
     /// `pendingResync` (a code matched that counter beyond the window), the code for the counter after
     /// it is accepted too (RFC 4226, section 7.4). Counters are never accepted twice: the caller
     /// records `counter + 1` as the next expected value.
-    public func verify(code: [UInt8], secret: [UInt8], next: UInt64, pendingResync: UInt64?) throws(CryptoError) -> Result {
+    public func verify(code: [UInt8], secret: [UInt8], next: UInt64, pendingResync: UInt64?) -> Result {
         guard code.count == digits else { return .rejected }
-        func matches(_ counter: UInt64) throws(CryptoError) -> Bool {
-            var expected = try OTP.hotp(secret: secret, counter: counter, algorithm: algorithm, digits: digits)
+        func matches(_ counter: UInt64) -> Bool {
+            var expected = OTP.hotp(secret: secret, counter: counter, algorithm: algorithm, digits: digits)
             defer { Crypto.cleanse(&expected) }
             return constantTimeEqual(expected, code)
         }
         var counter = next
         while counter < next &+ UInt64(window) && counter >= next {
-            if try matches(counter) { return .accepted(counter: counter) }
+            if matches(counter) { return .accepted(counter: counter) }
             counter += 1
         }
-        if let pendingResync, pendingResync >= next, pendingResync < UInt64.max, try matches(pendingResync + 1) {
+        if let pendingResync, pendingResync >= next, pendingResync < UInt64.max, matches(pendingResync + 1) {
             return .accepted(counter: pendingResync + 1)
         }
         let end = next &+ UInt64(window) &+ Self.resyncRange
         counter = next &+ UInt64(window)
         while counter < end && counter >= next {
-            if try matches(counter) { return .resyncStarted(counter: counter) }
+            if matches(counter) { return .resyncStarted(counter: counter) }
             counter += 1
         }
         return .rejected

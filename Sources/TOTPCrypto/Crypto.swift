@@ -1,6 +1,8 @@
-// The one place Swift calls libcrypto. Every OpenSSL return code goes through `check`, and no
-// OpenSSL type appears in a public signature.
-internal import COpenSSL
+// Hashing and HMAC are Swift (SHA.swift); PBKDF2 and random bytes call libcrypto through CLibCrypto,
+// which loads it on first use. Every libcrypto result goes through `check`, and no C type appears in
+// a public signature.
+internal import CLibCrypto
+internal import Glibc
 
 /// The HMAC hash functions TOTP apps support (RFC 6238, section 1.2).
 public enum HashAlgorithm: String, CaseIterable, Sendable {
@@ -22,48 +24,51 @@ public enum HashAlgorithm: String, CaseIterable, Sendable {
         case .sha512: return 64
         }
     }
+
+    /// The hash function's block size in bytes (RFC 2104's B).
+    var blockLength: Int { self == .sha512 ? 128 : 64 }
 }
 
-/// A libcrypto call failed; names the function that failed.
+/// A libcrypto call failed, or libcrypto could not be loaded; says which.
 public struct CryptoError: Error, Equatable, CustomStringConvertible {
     public let function: String
     public var description: String { "libcrypto: \(function) failed" }
 }
 
-/// The one funnel for OpenSSL's "1 means success" convention.
-@inline(__always)
+/// The one funnel for CLibCrypto's results: 1 success, 0 libcrypto failed, -1 libcrypto not loaded.
 private func check(_ result: Int32, _ function: String) throws(CryptoError) {
-    guard result == 1 else {
-        ERR_clear_error()
-        throw CryptoError(function: function)
+    switch result {
+    case 1: return
+    case -1:
+        let why = ctotp_libcrypto_error().map { String(cString: $0) } ?? "unknown reason"
+        throw CryptoError(function: "loading libcrypto (\(why)) for \(function)")
+    default: throw CryptoError(function: function)
     }
 }
 
 public enum Crypto {
-    /// HMAC of `message` under `key` (calls `HMAC`).
-    public static func hmac(_ algorithm: HashAlgorithm, key: [UInt8], message: [UInt8]) throws(CryptoError) -> [UInt8] {
-        let md: OpaquePointer?
-        switch algorithm {
-        case .sha1: md = EVP_sha1()
-        case .sha256: md = EVP_sha256()
-        case .sha512: md = EVP_sha512()
+    /// HMAC of `message` under `key` (RFC 2104).
+    public static func hmac(_ algorithm: HashAlgorithm, key: [UInt8], message: [UInt8]) -> [UInt8] {
+        // K0: the key, hashed first if longer than a block, then padded with zeros to a block.
+        var k0 = key.count > algorithm.blockLength ? SHA.hash(algorithm, key) : key
+        k0 += [UInt8](repeating: 0, count: algorithm.blockLength - k0.count)
+        var inner = k0.map { $0 ^ 0x36 } + message
+        var innerHash = SHA.hash(algorithm, inner)
+        var outer = k0.map { $0 ^ 0x5c } + innerHash
+        defer {
+            cleanse(&k0)
+            cleanse(&inner)
+            cleanse(&innerHash)
+            cleanse(&outer)
         }
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var outLength: UInt32 = 0
-        let ok = key.withUnsafeBytes { k in
-            message.withUnsafeBytes { m in
-                out.withUnsafeMutableBytes { o in
-                    HMAC(
-                        md, k.baseAddress, Int32(k.count),
-                        m.baseAddress?.assumingMemoryBound(to: UInt8.self), m.count,
-                        o.baseAddress?.assumingMemoryBound(to: UInt8.self), &outLength) != nil
-                }
-            }
-        }
-        try check(ok ? 1 : 0, "HMAC")
-        out.removeLast(out.count - Int(outLength))
-        return out
+        return SHA.hash(algorithm, outer)
     }
+
+    /// The SHA-1, SHA-256 or SHA-512 hash of `data` (FIPS 180-4).
+    public static func digest(_ algorithm: HashAlgorithm, _ data: [UInt8]) -> [UInt8] { SHA.hash(algorithm, data) }
+
+    /// SHA-256 of `data`: SSH key fingerprints and enrollment identifiers.
+    public static func sha256(_ data: [UInt8]) -> [UInt8] { SHA.hash(.sha256, data) }
 
     /// PBKDF2-HMAC-SHA256 (RFC 8018), used for recovery-code hashes (calls `PKCS5_PBKDF2_HMAC`).
     public static func pbkdf2SHA256(password: [UInt8], salt: [UInt8], iterations: Int, length: Int) throws(CryptoError) -> [UInt8] {
@@ -71,31 +76,10 @@ public enum Crypto {
             throw CryptoError(function: "PKCS5_PBKDF2_HMAC (parameters)")
         }
         var out = [UInt8](repeating: 0, count: length)
-        let result = password.withUnsafeBytes { p in
-            salt.withUnsafeBytes { s in
-                out.withUnsafeMutableBytes { o in
-                    PKCS5_PBKDF2_HMAC(
-                        p.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(p.count),
-                        s.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(s.count),
-                        Int32(iterations), EVP_sha256(), Int32(length),
-                        o.baseAddress?.assumingMemoryBound(to: UInt8.self))
-                }
-            }
+        let result = out.withUnsafeMutableBufferPointer { o in
+            ctotp_pbkdf2_sha256(password, password.count, salt, salt.count, UInt32(iterations), o.baseAddress, o.count)
         }
         try check(result, "PKCS5_PBKDF2_HMAC")
-        return out
-    }
-
-    /// SHA-256 of `data` (calls `EVP_Digest`): SSH key fingerprints and enrollment identifiers.
-    public static func sha256(_ data: [UInt8]) throws(CryptoError) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let result = data.withUnsafeBytes { d in
-            out.withUnsafeMutableBytes { o in
-                EVP_Digest(d.baseAddress, d.count, o.baseAddress?.assumingMemoryBound(to: UInt8.self), &length, EVP_sha256(), nil)
-            }
-        }
-        try check(result, "EVP_Digest")
         return out
     }
 
@@ -103,15 +87,15 @@ public enum Crypto {
     public static func randomBytes(_ count: Int) throws(CryptoError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         guard count > 0 else { return out }
-        let result = out.withUnsafeMutableBytes { RAND_bytes($0.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32($0.count)) }
+        let result = out.withUnsafeMutableBufferPointer { ctotp_rand_bytes($0.baseAddress, $0.count) }
         try check(result, "RAND_bytes")
         return out
     }
 
-    /// Overwrites `bytes` with zeros in a way the optimiser may not remove (calls `OPENSSL_cleanse`).
-    public static func cleanse(_ bytes: inout [UInt8]) {
-        bytes.withUnsafeMutableBytes { buffer in
-            if let base = buffer.baseAddress { OPENSSL_cleanse(base, buffer.count) }
+    /// Overwrites `words` with zeros in a way the optimiser may not remove (calls `explicit_bzero`).
+    public static func cleanse<Word: FixedWidthInteger>(_ words: inout [Word]) {
+        words.withUnsafeMutableBytes { buffer in
+            if let base = buffer.baseAddress { explicit_bzero(base, buffer.count) }
         }
     }
 }

@@ -39,7 +39,7 @@ final class VerifierTests: XCTestCase {
     let parameters = OTPParameters.standard
     let now: Int64 = 1_111_111_111  // step 37037037
 
-    func code(at time: Int64) throws -> [UInt8] { try OTP.totp(secret: secret, at: time, parameters: parameters) }
+    func code(at time: Int64) throws -> [UInt8] { OTP.totp(secret: secret, at: time, parameters: parameters) }
 
     func testAcceptsTheWindowAndSaysWhichStep() throws {
         let verifier = TOTPVerifier(parameters: parameters, window: 1)
@@ -79,8 +79,8 @@ final class VerifierTests: XCTestCase {
 
     func testWrongLengthAndEarlyTimes() throws {
         let verifier = TOTPVerifier(parameters: parameters, window: 1)
-        XCTAssertEqual(try verifier.verify(code: Array("12345".utf8), secret: secret, now: now, lastAcceptedStep: nil), .rejected)
-        XCTAssertEqual(try verifier.verify(code: [], secret: secret, now: now, lastAcceptedStep: nil), .rejected)
+        XCTAssertEqual(verifier.verify(code: Array("12345".utf8), secret: secret, now: now, lastAcceptedStep: nil), .rejected)
+        XCTAssertEqual(verifier.verify(code: [], secret: secret, now: now, lastAcceptedStep: nil), .rejected)
         XCTAssertEqual(try verifier.verify(code: code(at: 0), secret: secret, now: -5, lastAcceptedStep: nil), .accepted(step: 0))
         XCTAssertEqual(
             try verifier.verify(code: code(at: Int64.max), secret: secret, now: Int64.max, lastAcceptedStep: nil),
@@ -160,7 +160,7 @@ final class AttemptTests: XCTestCase {
 
     func testTOTPIsRecordedAndNotReplayed() throws {
         let e = try enrollment(codes: [])
-        let input = CodeInput.otp(try OTP.totp(secret: secret, at: now, parameters: .standard))
+        let input = CodeInput.otp(OTP.totp(secret: secret, at: now, parameters: .standard))
         let first = try decideAttempt(input: input, enrollment: e, state: UserState(), now: now, window: 1)
         XCTAssertEqual(first.outcome, .acceptedTOTP(step: UInt64(now / 30)))
         XCTAssertEqual(first.state.lastStep, UInt64(now / 30))
@@ -199,7 +199,7 @@ final class AttemptTests: XCTestCase {
     func testWrongAndMalformedCountAsFailures() throws {
         let e = try enrollment(codes: [])
         // A code from an hour away (fixed secret and time, so this is deterministic).
-        let stale = try OTP.totp(secret: secret, at: now + 3600, parameters: .standard)
+        let stale = OTP.totp(secret: secret, at: now + 3600, parameters: .standard)
         let wrong = try decideAttempt(input: .otp(stale), enrollment: e, state: UserState(), now: now, window: 1)
         XCTAssertEqual(wrong.outcome, .wrongCode)
         XCTAssertEqual(wrong.state.failures, 1)

@@ -73,11 +73,11 @@ final class DeviceTests: XCTestCase {
         // The fingerprint ssh-keygen -lf prints for this key.
         let info = "publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
         XCTAssertEqual(
-            try DeviceIdentity.find(authInfo: info, remoteHost: "192.0.2.1"),
+            DeviceIdentity.find(authInfo: info, remoteHost: "192.0.2.1"),
             .key(fingerprint: "SHA256:+DiY3wvvV6TuJJhbpZisF/zLDA0zPMSvHdkr4UvCOqU"))
-        XCTAssertEqual(try DeviceIdentity.find(authInfo: nil, remoteHost: "::ffff:192.0.2.1"), .address("192.0.2.1"))
-        XCTAssertNil(try DeviceIdentity.find(authInfo: "password\n", remoteHost: "host.example.org"))
-        XCTAssertNil(try DeviceIdentity.find(authInfo: nil, remoteHost: nil))
+        XCTAssertEqual(DeviceIdentity.find(authInfo: nil, remoteHost: "::ffff:192.0.2.1"), .address("192.0.2.1"))
+        XCTAssertNil(DeviceIdentity.find(authInfo: "password\n", remoteHost: "host.example.org"))
+        XCTAssertNil(DeviceIdentity.find(authInfo: nil, remoteHost: nil))
         XCTAssertEqual(DeviceIdentity("address:192.0.2.1"), .address("192.0.2.1"))
         XCTAssertNil(DeviceIdentity("address:banana"))
     }
@@ -117,16 +117,16 @@ final class HOTPTests: XCTestCase {
     /// RFC 4226 Appendix D's value for counters 0-9, computed beyond.
     func code(_ counter: UInt64) -> [UInt8] {
         if counter < 10 { return Array(VectorTests.hotpVectors[Int(counter)].1.utf8) }
-        return (try? OTP.hotp(secret: secret, counter: counter, algorithm: .sha1, digits: 6)) ?? []
+        return OTP.hotp(secret: secret, counter: counter, algorithm: .sha1, digits: 6)
     }
 
     func testLookAheadAndResynchronisationWithRFC4226Vectors() throws {
         let verifier = HOTPVerifier(algorithm: .sha1, digits: 6, window: 3)
-        XCTAssertEqual(try verifier.verify(code: code(2), secret: secret, next: 0, pendingResync: nil), .accepted(counter: 2))
-        XCTAssertEqual(try verifier.verify(code: code(2), secret: secret, next: 3, pendingResync: nil), .rejected, "counters are used once")
-        XCTAssertEqual(try verifier.verify(code: code(7), secret: secret, next: 3, pendingResync: nil), .resyncStarted(counter: 7))
-        XCTAssertEqual(try verifier.verify(code: code(8), secret: secret, next: 3, pendingResync: 7), .accepted(counter: 8))
-        XCTAssertEqual(try verifier.verify(code: code(9), secret: secret, next: 3, pendingResync: 7), .resyncStarted(counter: 9))
+        XCTAssertEqual(verifier.verify(code: code(2), secret: secret, next: 0, pendingResync: nil), .accepted(counter: 2))
+        XCTAssertEqual(verifier.verify(code: code(2), secret: secret, next: 3, pendingResync: nil), .rejected, "counters are used once")
+        XCTAssertEqual(verifier.verify(code: code(7), secret: secret, next: 3, pendingResync: nil), .resyncStarted(counter: 7))
+        XCTAssertEqual(verifier.verify(code: code(8), secret: secret, next: 3, pendingResync: 7), .accepted(counter: 8))
+        XCTAssertEqual(verifier.verify(code: code(9), secret: secret, next: 3, pendingResync: 7), .resyncStarted(counter: 9))
     }
 
     func testDecideAttemptKeepsTheCounterInTheState() throws {

@@ -86,6 +86,24 @@ def test_a_full_disk_refuses_the_login_and_damages_nothing(env):
     assert open(env.enrollment_path("alice")).read() == enrollment
 
 
+def test_without_libcrypto_codes_still_work_and_recovery_codes_fail_closed(env):
+    """The module loads libcrypto only for a recovery code (PBKDF2). With libcrypto unloadable (an
+    empty file bind-mounted over it in a private mount namespace), a TOTP login is unaffected and a
+    recovery code is refused with a logged reason, never accepted unchecked."""
+    codes = env.enroll()["recovery_codes"]
+    library = subprocess.run(["sh", "-c", "ldconfig -p | awk '/libcrypto\\.so\\.3 / {print $NF; exit}'"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert library, "libcrypto.so.3 not found by ldconfig"
+    hide = ["unshare", "-m", "sh", "-c", f'mount --bind /dev/null "$(readlink -f {library})" && exec "$0" "$@"']
+    wait_for_fresh_step()
+    assert env.login("alice", totp(KEY), wrapper=hide).rc == PAM_SUCCESS
+    login = env.login("alice", codes[0], wrapper=hide)
+    assert login.rc == PAM_AUTHINFO_UNAVAIL, login.out + login.log
+    assert login.logged(r"state error user=alice .*loading libcrypto .* for PKCS5_PBKDF2_HMAC"), login.log
+    # Nothing was used up: with libcrypto back, the same recovery code works.
+    assert env.login("alice", codes[0]).rc == PAM_SUCCESS
+
+
 def test_a_clock_that_jumps_back_does_not_let_a_used_code_in_again(env):
     assert os.path.exists(FAKETIME), "libfaketime is not installed: run `make deps`"
     env.enroll()

@@ -17,10 +17,10 @@ func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 let secret = Array("12345678901234567890".utf8)
 let verifier = TOTPVerifier(parameters: .standard, window: 1)
 let now: Int64 = 1_795_440_000
-let code = try OTP.totp(secret: secret, at: now, parameters: .standard)
+let code = OTP.totp(secret: secret, at: now, parameters: .standard)
 var totp: [Double] = []
 for _ in 0..<20_000 {
-    totp.append(nanoseconds { _ = try? verifier.verify(code: code, secret: secret, now: now, lastAcceptedStep: nil) })
+    totp.append(nanoseconds { _ = verifier.verify(code: code, secret: secret, now: now, lastAcceptedStep: nil) })
 }
 let codes = try RecoveryCode.generate(count: 10)
 let set = try RecoverySet.make(codes: codes)
