@@ -7,6 +7,15 @@ import PackageDescription
 // from this manifest's own location.
 let packageRoot = String(#filePath.dropLast("/Package.swift".count))
 
+// The module's Swift targets do without the implicitly imported _StringProcessing and _Concurrency
+// libraries, which would otherwise be linked into pam_totp.so (docs/DESIGN.md, "Cold logins").
+let moduleSwiftSettings: [SwiftSetting] = [
+    .unsafeFlags([
+        "-Xfrontend", "-disable-implicit-string-processing-module-import",
+        "-Xfrontend", "-disable-implicit-concurrency-module-import",
+    ])
+]
+
 let package = Package(
     name: "pam-totp",
     products: [
@@ -25,18 +34,18 @@ let package = Package(
         .systemLibrary(name: "CQRencode", path: "Sources/CQRencode"),
 
         // Hashing and HMAC in Swift; PBKDF2 and random bytes from libcrypto, through CLibCrypto.
-        .target(name: "TOTPCrypto", dependencies: ["CLibCrypto"]),
+        .target(name: "TOTPCrypto", dependencies: ["CLibCrypto"], swiftSettings: moduleSwiftSettings),
         // C: loads libcrypto on first use (dlopen) instead of linking it; see its header for why.
         .target(name: "CLibCrypto"),
         // Pure decisions: no PAM, no files, no clock.
-        .target(name: "TOTPCore", dependencies: ["TOTPCrypto"]),
+        .target(name: "TOTPCore", dependencies: ["TOTPCrypto"], swiftSettings: moduleSwiftSettings),
         // Files: secure open, ownership and mode checks, locking, atomic rewrite.
-        .target(name: "TOTPStorage", dependencies: ["TOTPCore", "CTOTPSystem"]),
+        .target(name: "TOTPStorage", dependencies: ["TOTPCore", "CTOTPSystem"], swiftSettings: moduleSwiftSettings),
         // C wrappers for the few system calls Swift's Glibc module lacks (setfsuid/setfsgid).
         .target(name: "CTOTPSystem"),
         // The module's logic: options, conversation, logging, one mapping to PAM codes.
         .target(
-            name: "PAMTOTP", dependencies: ["TOTPCore", "TOTPStorage", "CPAM", "CPAMTOTPShimHelpers"]),
+            name: "PAMTOTP", dependencies: ["TOTPCore", "TOTPStorage", "CPAM", "CPAMTOTPShimHelpers"], swiftSettings: moduleSwiftSettings),
         // C helpers Swift cannot express (variadic pam_syslog/pam_prompt).
         .target(name: "CPAMTOTPShimHelpers", dependencies: ["CPAM"], path: "Sources/CPAMTOTPShim/helpers"),
         // The pam_sm_* entry points. Linked with -z nodelete (libpam dlcloses modules; a Swift image
@@ -48,6 +57,9 @@ let package = Package(
             linkerSettings: [
                 .unsafeFlags([
                     "-Xlinker", "-z", "-Xlinker", "nodelete",
+                    // Every symbol resolved at link time: an unresolved one would fail only when a
+                    // server loads the module.
+                    "-Xlinker", "-z", "-Xlinker", "defs",
                     "-Xlinker", "--version-script=\(packageRoot)/Sources/CPAMTOTPShim/pam_totp.map",
                 ])
             ]

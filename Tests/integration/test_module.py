@@ -1,5 +1,6 @@
 """pam_totp.so through a real libpam stack: the logins an admin and an attacker would try."""
 import os
+import re
 import subprocess
 
 import pytest
@@ -314,7 +315,13 @@ def test_exports_only_pam_functions_and_needs_no_swift_runtime():
     symbols = subprocess.run(["nm", "-D", "--defined-only", MODULE], capture_output=True, text=True, check=True).stdout
     assert sorted(line.split()[-1] for line in symbols.splitlines()) == ["pam_sm_authenticate", "pam_sm_setcred"]
     assert "libswift" not in subprocess.run(["ldd", MODULE], capture_output=True, text=True, check=True).stdout
-    assert "NODELETE" in subprocess.run(["readelf", "-d", MODULE], capture_output=True, text=True, check=True).stdout
+    dynamic = subprocess.run(["readelf", "-d", MODULE], capture_output=True, text=True, check=True).stdout
+    assert "NODELETE" in dynamic
+    # What every process that authenticates loads (docs/DESIGN.md, "Cold logins"): not libcrypto
+    # (loaded only for recovery codes) and not libstdc++ (linked in, hidden).
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.*)\]", dynamic)
+    assert "libpam.so.0" in needed and not [n for n in needed if n.startswith(("libcrypto", "libssl", "libstdc++"))], needed
+    assert "(RELR)" in dynamic
 
 
 def test_module_survives_many_loads_in_one_process(env):
