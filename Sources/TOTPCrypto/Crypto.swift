@@ -47,16 +47,24 @@ private func check(_ result: Int32, _ function: String) throws(CryptoError) {
 }
 
 public enum Crypto {
-    /// HMAC of `message` under `key` (RFC 2104).
+    /// HMAC of `message` under `key` (RFC 2104). Every buffer that holds key material is built at
+    /// its final size (no copies left behind by growing) and zeroed before it is released.
     public static func hmac(_ algorithm: HashAlgorithm, key: [UInt8], message: [UInt8]) -> [UInt8] {
-        // K0: the key, hashed first if longer than a block, then padded with zeros to a block.
-        var k0 = key.count > algorithm.blockLength ? SHA.hash(algorithm, key) : key
-        k0 += [UInt8](repeating: 0, count: algorithm.blockLength - k0.count)
-        var inner = k0.map { $0 ^ 0x36 } + message
+        let blockLength = algorithm.blockLength
+        // K0: the key, hashed first if longer than a block, zero-padded to a block; then XORed with
+        // ipad (0x36) and opad (0x5c) in place.
+        var hashedKey = key.count > blockLength ? SHA.hash(algorithm, key) : []
+        var inner = [UInt8](repeating: 0x36, count: blockLength + message.count)
+        var outer = [UInt8](repeating: 0x5c, count: blockLength + algorithm.outputLength)
+        for (index, byte) in (key.count > blockLength ? hashedKey : key).enumerated() {
+            inner[index] ^= byte
+            outer[index] ^= byte
+        }
+        for (index, byte) in message.enumerated() { inner[blockLength + index] = byte }
         var innerHash = SHA.hash(algorithm, inner)
-        var outer = k0.map { $0 ^ 0x5c } + innerHash
+        for (index, byte) in innerHash.enumerated() { outer[blockLength + index] = byte }
         defer {
-            cleanse(&k0)
+            cleanse(&hashedKey)
             cleanse(&inner)
             cleanse(&innerHash)
             cleanse(&outer)
