@@ -1,4 +1,4 @@
-internal import TOTPCrypto
+public import TOTPCrypto
 
 /// Checks a TOTP code against a secret at a given time, with a window and replay protection.
 public struct TOTPVerifier: Sendable {
