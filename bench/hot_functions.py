@@ -38,7 +38,8 @@ def functions(profile, module):
             table[ident] = name
         if kind == "ob":
             current = objects.get(ident)
-        elif kind == "fn" and current == module:
+        elif kind == "fn" and current == module and not names[ident].startswith("0x"):
+            # (Code with no symbol, such as PLT stubs, is named by its address: nothing to order.)
             found.append(names[ident])
     return found
 
