@@ -24,7 +24,8 @@ RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) --disable-local-
                    -Xswiftc -use-ld=lld -Xswiftc -L$(CURDIR)/tools/link -Xlinker -z -Xlinker pack-relative-relocs \
                    -Xlinker --symbol-ordering-file=$(CURDIR)/tools/link/hot-functions.txt -Xlinker --no-warn-symbol-ordering
 
-DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev pamtester libpam-wrapper libnss-wrapper \
+# libstdc++-12-dev: libstdc++.a, which the release link puts into the module (tools/link/libstdc++.so).
+DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
                 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo
