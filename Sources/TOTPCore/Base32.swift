@@ -18,22 +18,7 @@ public enum Base32 {
 
     /// Encodes `bytes` in upper case; with `padded`, adds "=" to a multiple of 8 characters.
     public static func encode(_ bytes: [UInt8], padded: Bool = false) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count * 8 + 4) / 5 + 8)
-        var buffer: UInt32 = 0
-        var bits = 0
-        for byte in bytes {
-            buffer = (buffer << 8) | UInt32(byte)
-            bits += 8
-            while bits >= 5 {
-                out.append(alphabet[Int((buffer >> UInt32(bits - 5)) & 31)])
-                bits -= 5
-            }
-            buffer &= (1 << UInt32(bits)) - 1
-        }
-        if bits > 0 {
-            out.append(alphabet[Int((buffer << UInt32(5 - bits)) & 31)])
-        }
+        var out = regroupBits(bytes, from: 8, to: 5, keepPartial: true).map { alphabet[Int($0)] }
         if padded {
             while out.count % 8 != 0 { out.append(UInt8(ascii: "=")) }
         }
@@ -68,19 +53,7 @@ public enum Base32 {
         case 0, 2, 4, 5, 7: break
         default: throw .invalidLength(symbols: values.count)
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(values.count * 5 / 8)
-        var buffer: UInt32 = 0
-        var bits = 0
-        for value in values {
-            buffer = (buffer << 5) | UInt32(value)
-            bits += 5
-            if bits >= 8 {
-                out.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits - 8)))
-                bits -= 8
-                buffer &= (1 << UInt32(bits)) - 1
-            }
-        }
+        let out = regroupBits(values, from: 5, to: 8, keepPartial: false)
         for index in values.indices { values[index] = 0 }
         return out
     }
@@ -93,4 +66,28 @@ public enum Base32 {
         default: return nil
         }
     }
+}
+
+/// RFC 4648's bit order, shared by Base32 and Base64: reads `values` as a stream of `inWidth`-bit
+/// groups, most significant bit first, and cuts it into `outWidth`-bit groups. Bits left over at the
+/// end make one more group, zero-padded on the right, with `keepPartial` (encoding); otherwise they
+/// are dropped (decoding, where they are the padding). Widths are 5, 6 or 8.
+func regroupBits(_ values: [UInt8], from inWidth: Int, to outWidth: Int, keepPartial: Bool) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(values.count * inWidth / outWidth + 1)
+    let mask: UInt32 = (1 << UInt32(outWidth)) - 1
+    var buffer: UInt32 = 0
+    var bits = 0
+    for value in values {
+        buffer = (buffer << UInt32(inWidth)) | UInt32(value)
+        bits += inWidth
+        while bits >= outWidth {
+            bits -= outWidth
+            out.append(UInt8(truncatingIfNeeded: (buffer >> UInt32(bits)) & mask))
+        }
+        // Only the bits not yet emitted stay, so the buffer never overflows.
+        buffer &= (1 << UInt32(bits)) - 1
+    }
+    if keepPartial && bits > 0 { out.append(UInt8(truncatingIfNeeded: (buffer << UInt32(outWidth - bits)) & mask)) }
+    return out
 }

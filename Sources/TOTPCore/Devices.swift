@@ -93,19 +93,9 @@ public enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     public static func encode(_ bytes: [UInt8], padded: Bool = true) -> String {
-        var out: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = Array(bytes[index..<min(index + 3, bytes.count)])
-            let value = (UInt32(chunk[0]) << 16) | (UInt32(chunk.count > 1 ? chunk[1] : 0) << 8) | UInt32(chunk.count > 2 ? chunk[2] : 0)
-            for position in 0..<4 {
-                if position <= chunk.count {
-                    out.append(alphabet[Int((value >> UInt32(18 - 6 * position)) & 63)])
-                } else if padded {
-                    out.append(UInt8(ascii: "="))
-                }
-            }
-            index += 3
+        var out = regroupBits(bytes, from: 8, to: 6, keepPartial: true).map { alphabet[Int($0)] }
+        if padded {
+            while out.count % 4 != 0 { out.append(UInt8(ascii: "=")) }
         }
         return String(decoding: out, as: UTF8.self)
     }
@@ -122,18 +112,7 @@ public enum Base64 {
             values.append(UInt8(value))
         }
         guard values.count % 4 != 1, padding <= 2 else { return nil }
-        var out: [UInt8] = []
-        var buffer: UInt32 = 0
-        var bits = 0
-        for value in values {
-            buffer = (buffer << 6) | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: buffer >> UInt32(bits)))
-            }
-        }
-        return out
+        return regroupBits(values, from: 6, to: 8, keepPartial: false)
     }
 }
 

@@ -70,6 +70,17 @@ final class DeviceTests: XCTestCase {
         XCTAssertEqual(Base64.encode(Array("f".utf8), padded: false), "Zg")
         XCTAssertEqual(Base64.decode("Zm9vYg=="), Array("foob".utf8))
         XCTAssertNil(Base64.decode("Zm9v!"))
+        // RFC 4648, section 10, and every length from 0 to 40 back and forth.
+        for (plain, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE=")] {
+            XCTAssertEqual(Base64.encode(Array(plain.utf8)), encoded)
+            XCTAssertEqual(Base64.decode(Substring(encoded)), Array(plain.utf8))
+        }
+        for length in 0...40 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 97 &+ 13) }
+            XCTAssertEqual(Base64.decode(Substring(Base64.encode(bytes))), bytes)
+            XCTAssertEqual(Base64.decode(Substring(Base64.encode(bytes, padded: false))), bytes)
+            XCTAssertEqual(try Base32.decode(Base32.encode(bytes)), bytes)
+        }
         // The fingerprint ssh-keygen -lf prints for this key.
         let info = "publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
         XCTAssertEqual(
