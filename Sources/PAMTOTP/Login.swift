@@ -352,7 +352,7 @@ struct Login {
         }
         let path: String
         do {
-            path = try PathTemplate.expand(options.secret, user: user, home: account.home)
+            path = try PathTemplate.expand(options.secret, user: account.name, home: account.home)
         } catch {
             log(LOG_ERR, "refused", ["reason": "enrollment-path", "error": error.description])
             return .refused(.systemError)

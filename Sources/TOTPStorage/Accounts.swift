@@ -1,4 +1,5 @@
 import Glibc
+import TOTPCore
 
 /// A user as the system's user database (NSS) knows them.
 public struct Account: Equatable, Sendable {
@@ -8,12 +9,15 @@ public struct Account: Equatable, Sendable {
     public let home: String
 
     /// Looks `name` up with `getpwnam_r`, using a heap buffer (ocserv gives PAM a small stack).
-    /// - Returns: nil if there is no such user.
+    ///
+    /// `name` of the result is the account's canonical name, as the user database spells it, which
+    /// may differ from the name typed (SSSD and LDAP match names without regard to case): everything
+    /// keyed on a user (state, lock, `%u` in paths) must use it, so one account has one state.
+    /// - Returns: nil if there is no such user, or if the database returns a name that cannot stand
+    ///   in a file name.
     /// - Throws: `Errno` if the user database could not be asked; callers must fail closed then.
     public static func lookup(_ name: String) throws(Errno) -> Account? {
-        // Keep the name as given (it is PAM_USER, which paths and the state use), not the
-        // database's spelling, which may differ in case with LDAP.
-        try passwdEntry { getpwnam_r(name, &$0, $1, $2, &$3) }.map { Account(name: name, uid: $0.uid, gid: $0.gid, home: $0.home) }
+        try passwdEntry { getpwnam_r(name, &$0, $1, $2, &$3) }.flatMap { PathTemplate.isSafeUserName($0.name) ? $0 : nil }
     }
 
     /// The account running this process (calls `getpwuid_r`).
