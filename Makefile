@@ -53,14 +53,18 @@ deps:
 	else echo "all build and test packages are installed"; fi
 
 # The C program the integration tests drive PAM with (pam_start_confdir and a scripted conversation).
-# libsyslog_capture.so is preloaded by the tests to read what the module and the tool log.
-harness: build/pamdrive build/libsyslog_capture.so
+# libsyslog_capture.so is preloaded by the tests to read what the module and the tool log;
+# libnss_casefold.so makes user look-ups ignore case, as SSSD and LDAP do.
+harness: build/pamdrive build/libsyslog_capture.so build/libnss_casefold.so
 build/pamdrive: Tests/harness/pamdrive.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -o $@ $< -lpam
 build/libsyslog_capture.so: Tests/harness/syslog_capture.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
+build/libnss_casefold.so: Tests/harness/nss_casefold.c
+	mkdir -p build
+	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
 check: lint build harness unit demo-auto integration
 
@@ -95,11 +99,14 @@ install: build
 	build/pam-totp-setup --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_pam-totp-setup
 	build/pam-totp-setup --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/pam-totp-setup.fish
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+	install -d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
+	sed 's|/var/lib/pam-totp|$(STATEDIR)|' tmpfiles.d/pam-totp.conf > $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/pam-totp.conf
 
 uninstall:
 	rm -f $(DESTDIR)$(PAMDIR)/pam_totp.so $(DESTDIR)$(PREFIX)/sbin/pam-totp-setup
 	rm -rf $(DESTDIR)$(DOCDIR)
-	rm -f $(DESTDIR)$(MANDIR)/man1/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man8/pam_totp.8
+	rm -f $(DESTDIR)$(MANDIR)/man1/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man8/pam_totp.8 \
+	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/pam-totp.conf
 	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pam-totp-setup \
 	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_pam-totp-setup \
 	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/pam-totp-setup.fish

@@ -8,6 +8,8 @@ struct Login {
     static let failDelayMicroseconds: UInt32 = 2_000_000
     static let wrongCodeMessage = "The verification code does not match."
     static let resyncMessage = "That code is far ahead of your token's counter. Enter the next code to resynchronise."
+    static let clockResyncMessage =
+        "That code is older than the last one used here; the clock may have been changed. Enter the next code from the app to confirm."
     static let lockedMessage = "Too many wrong codes: this account's codes are locked. Use a recovery code, or ask an administrator."
     static func throttledMessage(_ seconds: Int64) -> String { "Too many wrong codes from here. Try again in \(seconds) seconds." }
 
@@ -30,15 +32,25 @@ struct Login {
 
     mutating func authenticate(arguments: [String]) -> ModuleOutcome {
         if let failure = loadOptions(arguments) { return failure }
-        guard let name = pam.user() else {
+        guard let typed = pam.user() else {
             pam.log(LOG_ERR, "could not get the user name from the application")
             return .conversationError
         }
-        user = name
+        user = typed
         remoteHost = pam.remoteHost()
+        // The account, looked up once: its canonical name (as the user database spells it) keys the
+        // state, the lock and `%u`, whatever spelling was typed.
+        let account: Account?
+        do {
+            account = PathTemplate.isSafeUserName(typed) ? try Account.lookup(typed) : nil
+        } catch {
+            log(LOG_ERR, "user database error", ["error": error.description])
+            return .systemError
+        }
+        if let account { user = account.name }
 
         // 1. Who must use a code.
-        switch codeRequired() {
+        switch codeRequired(account) {
         case .failure(let outcome): return outcome
         case .success(let reason?):
             log(LOG_INFO, "skipped", ["reason": reason])
@@ -50,9 +62,12 @@ struct Login {
             log(LOG_NOTICE, "code skipped: trusted network", ["network": network.description])
             return passWithoutCode(.success)
         }
-        // 3. The enrollment.
+        // 3. The enrollment. Without one (and without nullok), the login goes on against a decoy:
+        // the same prompts, messages, throttling and work as for an enrolled user, so a client cannot
+        // tell who exists or is enrolled; the decoy never accepts anything.
         var enrollment: Enrollment
-        switch findEnrollment() {
+        var decoyReason: String?
+        switch findEnrollment(account) {
         case .refused(let outcome):
             return outcome
         case .no(let reason):
@@ -65,23 +80,33 @@ struct Login {
                 pam.info("Two-factor authentication will be required from \(text). Run pam-totp-setup to set it up.")
                 return passWithoutCode(.ignore)
             }
-            // Ask anyway, so that the prompt does not tell who is enrolled or exists.
-            return promptLoop(digits: OTPParameters.standard.digits, forcedReason: reason) { _ in .success(.wrongCode) }.module
+            enrollment = .decoy
+            decoyReason = reason
         case .yes(let found):
             enrollment = found
         }
         defer { enrollment.cleanse() }
 
+        // The state: the account's own, or for a name that is no account, one kept by a hash of the
+        // name in the directory's unknown/ subdirectory (which may be cleaned out at any time).
         let store: StateStore
+        let key: String
         do {
-            store = try StateStore(path: options.stateDirectory)
+            let main = try StateStore(path: options.stateDirectory)
+            if account == nil {
+                store = try StateStore(path: options.stateDirectory + "/" + StateStore.unknownSubdirectory)
+                key = Hex.encode(Crypto.sha256(Array(typed.utf8)))
+            } else {
+                store = main
+                key = user
+            }
         } catch {
             log(LOG_ERR, "state error", ["error": error.description])
             return .systemError
         }
         // 4. A remembered device, or a throttled source: one locked read decides both, and the lock
         // is released before anyone is prompted.
-        let source = throttleSource(remoteHost)
+        let origin = LoginOrigin(remoteHost: remoteHost, authInfo: pam.environment("SSH_AUTH_INFO_0"))
         var device: DeviceIdentity?
         enum Early {
             case remembered(DeviceIdentity, until: Int64)
@@ -89,16 +114,18 @@ struct Login {
         }
         let early: Early?
         do {
-            if options.remember != nil {
+            if options.remember != nil && decoyReason == nil {
                 device = DeviceIdentity.find(authInfo: pam.environment("SSH_AUTH_INFO_0"), remoteHost: remoteHost)
             }
-            let locked = try store.lock(user: user)
+            let locked = try store.lock(user: key)
             defer { locked.release() }
             let state = try locked.read()
-            if let device, let known = state.remembered(device, enrollment: enrollment.identifier, now: now()) {
+            let now = now()
+            if let device, let known = state.remembered(device, enrollment: enrollment.identifier, now: now) {
                 early = .remembered(device, until: known.expires)
             } else if case .throttled(let seconds) = state.throttle(
-                source: source, now: now(), policy: options.throttle, recoveryCode: false)
+                source: origin.source, familiar: state.isFamiliar(origin, now: now), now: now, policy: options.throttle,
+                recoveryCode: false)
             {
                 early = .throttled(seconds: seconds)
             } else {
@@ -120,11 +147,9 @@ struct Login {
             break
         }
         // 5. The code.
-        let window = enrollment.window ?? options.window
-        let outcome = promptLoop(digits: enrollment.parameters.digits, forcedReason: nil) { [enrollment, options, user] input in
-            Self.attempt(
-                input, enrollment: enrollment, store: store, user: user, window: window, hotpWindow: options.hotpWindow,
-                source: source, throttle: options.throttle)
+        let policy = AttemptPolicy(window: enrollment.window ?? options.window, hotpWindow: options.hotpWindow, throttle: options.throttle)
+        let outcome = promptLoop(digits: enrollment.parameters.digits, forcedReason: decoyReason) { [enrollment] input in
+            Self.attempt(input, enrollment: enrollment, store: store, key: key, policy: policy, origin: origin, decoy: decoyReason != nil)
         }
         // 6. Offer to remember the device (never after a recovery code: see pam_totp(8)).
         if case .successWith(let accepted) = outcome, let device, let duration = options.remember, accepted != .recovery {
@@ -163,10 +188,10 @@ struct Login {
 
     /// Whether `groups=`/`exempt_groups=` spare this user the code: the reason if so, nil if a code is
     /// required. A user in both lists needs a code. Unknown groups are a configuration error.
-    private func codeRequired() -> Result<String?, ModuleOutcome> {
+    private func codeRequired(_ account: Account?) -> Result<String?, ModuleOutcome> {
         guard options.groups != nil || options.exemptGroups != nil else { return .success(nil) }
         do {
-            guard PathTemplate.isSafeUserName(user), let account = try Account.lookup(user) else { return .success(nil) }
+            guard let account else { return .success(nil) }
             let mine = Set(try account.groupIDs())
             func member(of names: [String]?) throws -> Bool {
                 for name in names ?? [] {
@@ -230,23 +255,24 @@ struct Login {
 
     // MARK: - Codes
 
-    /// Locks the user's state, decides the attempt, records the result, and releases the lock.
+    /// Hashes a recovery-shaped input (before the lock, so no input holds the user's lock for long),
+    /// then locks the state under `key`, decides the attempt, records the result, and releases the lock.
     private static func attempt(
-        _ input: CodeInput, enrollment: Enrollment, store: StateStore, user: String, window: Int, hotpWindow: Int,
-        source: String, throttle: ThrottlePolicy
+        _ input: CodeInput, enrollment: Enrollment, store: StateStore, key: String, policy: AttemptPolicy, origin: LoginOrigin,
+        decoy: Bool
     ) -> Result<AttemptOutcome, LoginFailure> {
+        let prepared: PreparedInput
         do {
-            let locked = try store.lock(user: user)
+            prepared = try PreparedInput(input, enrollment: enrollment)
+        } catch {
+            return .failure(LoginFailure(description: error.description))
+        }
+        do {
+            let locked = try store.lock(user: key)
             defer { locked.release() }
             let state = try locked.read()
-            let decision: (outcome: AttemptOutcome, state: UserState)
-            do {
-                decision = try decideAttempt(
-                    input: input, enrollment: enrollment, state: state, now: Int64(time(nil)), window: window, hotpWindow: hotpWindow,
-                    source: source, throttle: throttle)
-            } catch {
-                return .failure(LoginFailure(description: error.description))
-            }
+            let decision = decideAttempt(
+                input: prepared, enrollment: enrollment, state: state, now: Int64(time(nil)), policy: policy, origin: origin, decoy: decoy)
             if decision.state != state { try locked.write(decision.state) }
             return .success(decision.outcome)
         } catch {
@@ -320,7 +346,11 @@ struct Login {
                 if case .acceptedRecovery = outcome { return .successWith(.recovery) }
                 return .successWith(.code)
             case .success(let outcome):
-                var fields = ["method": input.method, "reason": forcedReason ?? outcome.reason, "attempt": "\(attemptNumber)/\(attempts)"]
+                var fields = [
+                    "method": input.method,
+                    "reason": outcome == .wrongCode || outcome == .malformedInput ? forcedReason ?? outcome.reason : outcome.reason,
+                    "attempt": "\(attemptNumber)/\(attempts)",
+                ]
                 if case .throttled(let seconds) = outcome { fields["retry-after"] = String(seconds) }
                 log(LOG_WARNING, "failure", fields)
                 pam.failDelay(microseconds: Self.failDelayMicroseconds)
@@ -330,6 +360,7 @@ struct Login {
                     return .failed(.denied)
                 case .locked: pam.error(Self.lockedMessage)
                 case .hotpResyncStarted: pam.error(Self.resyncMessage)
+                case .clockResyncStarted: pam.error(Self.clockResyncMessage)
                 default: pam.error(Self.wrongCodeMessage)
                 }
             }
@@ -341,15 +372,8 @@ struct Login {
 
     /// Finds and reads the user's enrollment. Files in the user's home are opened with the user's
     /// file-system identity, so root never follows a link the user planted.
-    private func findEnrollment() -> Enrolled {
-        let account: Account
-        do {
-            guard PathTemplate.isSafeUserName(user), let found = try Account.lookup(user) else { return .no(reason: "unknown-user") }
-            account = found
-        } catch {
-            log(LOG_ERR, "user database error", ["error": error.description])
-            return .refused(.systemError)
-        }
+    private func findEnrollment(_ account: Account?) -> Enrolled {
+        guard let account else { return .no(reason: "unknown-user") }
         let path: String
         do {
             path = try PathTemplate.expand(options.secret, user: account.name, home: account.home)

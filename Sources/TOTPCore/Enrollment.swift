@@ -49,6 +49,13 @@ public struct Enrollment: Equatable, Sendable {
         self.window = window
     }
 
+    /// What a login checks codes against when the account has no enrollment or does not exist, so
+    /// that it does the same work and asks the same questions as for an enrolled user
+    /// (`decideAttempt(…decoy: true)` never accepts anything).
+    public static var decoy: Enrollment {
+        Enrollment(parameters: .standard, secret: [UInt8](repeating: 0, count: 20), recovery: .decoy)
+    }
+
     /// Overwrites the secret in this copy.
     public mutating func cleanse() {
         Crypto.cleanse(&secret)

@@ -97,6 +97,12 @@ public struct RecoverySet: Equatable, Sendable {
         return set
     }
 
+    /// A set that matches no code and costs what a real one costs to check: for accounts without
+    /// recovery codes, and for decoys (`decideAttempt(…decoy:)`).
+    public static let decoy = RecoverySet(
+        iterations: defaultIterations, salt: [UInt8](repeating: 0, count: saltLength),
+        hashes: [[UInt8]](repeating: [UInt8](repeating: 0, count: hashLength), count: 10))
+
     /// The stored hash of an already normalized code.
     public func hash(normalized: [UInt8]) throws(CryptoError) -> [UInt8] {
         try Crypto.pbkdf2SHA256(password: normalized, salt: salt, iterations: iterations, length: Self.hashLength)

@@ -62,42 +62,149 @@ public struct SourceFailures: Equatable, Sendable {
     }
 }
 
+/// Where an attempt comes from: the throttling source (`throttleSource`) and, when sshd authenticated
+/// the connection with a public key first, that key (`key:SHA256:…`).
+public struct LoginOrigin: Equatable, Sendable {
+    public var source: String
+    public var key: String?
+
+    public init(source: String, key: String? = nil) {
+        self.source = source
+        self.key = key
+    }
+
+    /// The origin of a PAM login: `PAM_RHOST` and sshd's `SSH_AUTH_INFO_0`.
+    public init(remoteHost: String?, authInfo: String?) {
+        source = throttleSource(remoteHost)
+        if case .key(let fingerprint) = DeviceIdentity.find(authInfo: authInfo, remoteHost: nil) {
+            key = "key:" + fingerprint
+        } else {
+            key = nil
+        }
+    }
+}
+
+/// A source or SSH key the user logged in from with a code (`familiar ID TIME` in the state file).
+public struct FamiliarOrigin: Equatable, Sendable {
+    public var id: String
+    public var last: Int64
+
+    public init(id: String, last: Int64) {
+        self.id = id
+        self.last = last
+    }
+}
+
 /// Whether an attempt may be checked at all.
 public enum ThrottleDecision: Equatable, Sendable {
     case allowed
     /// This source must wait this many more seconds.
     case throttled(retryAfter: Int64)
-    /// The account's codes are locked; only a recovery code is checked.
+    /// The account's codes are locked for this kind of origin; only a recovery code is checked.
     case locked
 }
 
 extension UserState {
+    /// Source records kept, besides those of familiar sources; older ones are merged into `overflow`.
     public static let maxSources = 64
+    /// Familiar origins kept (the most recent).
+    public static let maxFamiliar = 20
+    /// How long a successful login keeps its source and key familiar.
+    public static let familiarPeriod: Int64 = 30 * 86_400
 
-    /// How `source` stands at `now`. A recovery code is checked even when the account is locked.
-    public func throttle(source: String, now: Int64, policy: ThrottlePolicy, recoveryCode: Bool) -> ThrottleDecision {
-        if let record = sources.first(where: { $0.source == source }) {
+    /// Whether the user logged in with a code from this source, or with this SSH key, within
+    /// `familiarPeriod` (pam_totp(8), "Throttling"): failures from elsewhere never lock such an origin out.
+    public func isFamiliar(_ origin: LoginOrigin, now: Int64) -> Bool {
+        familiar.contains {
+            ($0.id == origin.source || $0.id == origin.key) && now - $0.last <= Self.familiarPeriod && $0.last <= now + 300
+        }
+    }
+
+    /// How `source` stands at `now`. A source with no record of its own is judged by `overflow` (the
+    /// merged records of sources pushed out), unless it is familiar. Familiar and unfamiliar origins
+    /// have separate ceilings; a strong recovery code is checked even when the ceiling is reached.
+    public func throttle(source: String, familiar: Bool = false, now: Int64, policy: ThrottlePolicy, recoveryCode: Bool)
+        -> ThrottleDecision
+    {
+        if let record = sources.first(where: { $0.source == source }) ?? (familiar ? nil : overflow) {
             let until = record.last + policy.delay(afterFailures: record.failures)
             if now < until { return .throttled(retryAfter: until - now) }
         }
-        if failures >= policy.maxFailures && !recoveryCode { return .locked }
+        if isLocked(familiar: familiar, policy: policy) && !recoveryCode { return .locked }
         return .allowed
     }
 
-    /// Records a failure from `source`, keeping the newest `maxSources` records.
-    public mutating func recordFailure(source: String, now: Int64) {
-        failures = min(failures, Int(Int32.max)) + 1
-        lastFailure = now
-        var record = sources.first { $0.source == source } ?? SourceFailures(source: source, failures: 0, last: now)
-        record.failures = min(record.failures, 1_000_000) + 1
-        record.last = now
-        sources = Array((sources.filter { $0.source != source } + [record]).suffix(Self.maxSources))
+    /// Whether codes from familiar (or unfamiliar) origins are locked.
+    public func isLocked(familiar: Bool, policy: ThrottlePolicy) -> Bool {
+        (familiar ? familiarFailures : unfamiliarFailures) >= policy.maxFailures
     }
 
-    /// Records a success from `source`: the account's count and this source's record are cleared;
-    /// other sources stay throttled.
-    public mutating func recordSuccess(source: String) {
+    /// The sources that must wait at `now`, with how long.
+    public func throttledSources(now: Int64, policy: ThrottlePolicy) -> [(source: String, failures: Int, retryAfter: Int64)] {
+        (sources + (overflow.map { [$0] } ?? [])).compactMap { record in
+            let wait = record.last + policy.delay(afterFailures: record.failures) - now
+            return wait > 0 ? (record.source, record.failures, wait) : nil
+        }
+    }
+
+    /// Records a failure from `source`. A new source starts from the overflow's count, so pushing a
+    /// source out with others' failures never clears it; at most `maxSources` records of unfamiliar
+    /// sources are kept, the oldest merged into `overflow`.
+    public mutating func recordFailure(source: String, familiar: Bool = false, now: Int64) {
+        failures = min(failures, Int(Int32.max)) + 1
+        if familiar {
+            familiarFailures = min(familiarFailures, Int(Int32.max)) + 1
+        } else {
+            unfamiliarFailures = min(unfamiliarFailures, Int(Int32.max)) + 1
+        }
+        lastFailure = now
+        var record =
+            sources.first { $0.source == source }
+            ?? SourceFailures(source: source, failures: familiar ? 0 : overflow?.failures ?? 0, last: now)
+        record.failures = min(record.failures, 1_000_000) + 1
+        record.last = now
+        sources = sources.filter { $0.source != source } + [record]
+        let familiarIDs = Set(self.familiar.map(\.id))
+        while sources.filter({ !familiarIDs.contains($0.source) }).count > Self.maxSources {
+            guard let oldest = sources.firstIndex(where: { !familiarIDs.contains($0.source) }) else { break }
+            let evicted = sources.remove(at: oldest)
+            overflow = SourceFailures(
+                source: "*", failures: max(overflow?.failures ?? 0, evicted.failures), last: max(overflow?.last ?? 0, evicted.last))
+        }
+    }
+
+    /// Records a success from `source`: its own record is cleared, and the consecutive failures of its
+    /// kind (familiar or not); other sources stay throttled, and failures from unfamiliar origins still
+    /// count after a success from a familiar one. A success from an unfamiliar source also clears the
+    /// overflow.
+    public mutating func recordSuccess(source: String, familiar: Bool = false) {
         failures = 0
         sources.removeAll { $0.source == source }
+        if familiar {
+            familiarFailures = 0
+        } else {
+            unfamiliarFailures = 0
+            overflow = nil
+        }
+    }
+
+    /// Makes `origin` familiar from `now` on.
+    public mutating func markFamiliar(_ origin: LoginOrigin, now: Int64) {
+        let ids = [origin.source] + (origin.key.map { [$0] } ?? [])
+        let kept = familiar.filter { !ids.contains($0.id) && now - $0.last <= Self.familiarPeriod }
+        familiar = Array((kept + ids.map { FamiliarOrigin(id: $0, last: now) }).suffix(Self.maxFamiliar))
+    }
+
+    /// Clears every failure count and throttled source (`pam-totp-setup unlock`, or a recovery code).
+    /// - Returns: how many failures were cleared.
+    @discardableResult
+    public mutating func unlock() -> Int {
+        let cleared = max(failures, unfamiliarFailures + familiarFailures)
+        failures = 0
+        unfamiliarFailures = 0
+        familiarFailures = 0
+        sources = []
+        overflow = nil
+        return cleared
     }
 }

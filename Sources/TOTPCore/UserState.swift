@@ -4,10 +4,28 @@ public struct UserState: Equatable, @unchecked Sendable {
 
     /// The time step of the last accepted TOTP code; codes for it or earlier steps are refused.
     public var lastStep: UInt64?
+    /// The most recently accepted TOTP steps (at most `maxRecentSteps`), so that after the clock was
+    /// corrected it is known which earlier steps were used (`clockResync`).
+    public var recentSteps: [UInt64] = []
+    /// The largest step dropped from `recentSteps`: no clock resynchronisation goes below it.
+    public var forgottenStep: UInt64?
+    /// Steps above `lastStep` that were accepted before a clock resynchronisation; refused exactly.
+    public var aheadSteps: [UInt64] = []
+    /// TOTP: after the clock was corrected, a code matched this unused step at this time; the next
+    /// code confirms it.
+    public var totpResync: (step: UInt64, at: Int64)?
     /// Identifiers of recovery codes already used (`RecoverySet.identifier(of:)`).
     public var usedRecovery: [String] = []
     /// Failed attempts since the last success.
     public var failures: Int = 0
+    /// Consecutive failed attempts from unfamiliar origins: at the ceiling, their codes are locked.
+    public var unfamiliarFailures: Int = 0
+    /// Consecutive failed attempts from familiar origins, which have a ceiling of their own.
+    public var familiarFailures: Int = 0
+    /// Sources and SSH keys the user recently logged in from with a code.
+    public var familiar: [FamiliarOrigin] = []
+    /// The merged records of sources pushed out of `sources`; judges sources without a record.
+    public var overflow: SourceFailures?
     /// Unix time of the last failed attempt.
     public var lastFailure: Int64?
     /// Consecutive failures per source (PAM_RHOST, or "-"), for throttling.
@@ -20,13 +38,18 @@ public struct UserState: Equatable, @unchecked Sendable {
     public var hotpResync: (enrollment: String, counter: UInt64, at: Int64)?
 
     public static let maxDevices = 20
+    public static let maxRecentSteps = 16
     /// How long a pending HOTP resynchronisation waits for the confirming code.
     public static let resyncTimeout: Int64 = 300
 
     public init() {}
 
     public static func == (a: UserState, b: UserState) -> Bool {
-        a.lastStep == b.lastStep && a.usedRecovery == b.usedRecovery && a.failures == b.failures && a.lastFailure == b.lastFailure
+        a.lastStep == b.lastStep && a.recentSteps == b.recentSteps && a.forgottenStep == b.forgottenStep && a.aheadSteps == b.aheadSteps
+            && a.totpResync?.step == b.totpResync?.step && a.totpResync?.at == b.totpResync?.at
+            && a.usedRecovery == b.usedRecovery && a.failures == b.failures && a.unfamiliarFailures == b.unfamiliarFailures
+            && a.familiarFailures == b.familiarFailures
+            && a.familiar == b.familiar && a.overflow == b.overflow && a.lastFailure == b.lastFailure
             && a.sources == b.sources
             && a.devices == b.devices && a.hotpNext?.enrollment == b.hotpNext?.enrollment && a.hotpNext?.counter == b.hotpNext?.counter
             && a.hotpResync?.enrollment == b.hotpResync?.enrollment && a.hotpResync?.counter == b.hotpResync?.counter
@@ -49,10 +72,18 @@ public struct UserState: Equatable, @unchecked Sendable {
     public func serialized() -> [UInt8] {
         var lines = ["# pam-totp state (docs/FILEFORMAT.md). Maintained by pam_totp.so.", "version \(Self.formatVersion)"]
         if let lastStep { lines.append("last-step \(lastStep)") }
+        for step in recentSteps { lines.append("recent-step \(step)") }
+        if let forgottenStep { lines.append("forgotten-step \(forgottenStep)") }
+        for step in aheadSteps { lines.append("ahead-step \(step)") }
+        if let totpResync { lines.append("totp-resync \(totpResync.step) \(totpResync.at)") }
         for id in usedRecovery { lines.append("used-recovery \(id)") }
         lines.append("failures \(failures)")
+        lines.append("unfamiliar-failures \(unfamiliarFailures)")
+        if familiarFailures > 0 { lines.append("familiar-failures \(familiarFailures)") }
         if let lastFailure { lines.append("last-failure \(lastFailure)") }
         for s in sources { lines.append("source \(s.failures) \(s.last) \(s.source)") }
+        if let overflow { lines.append("source-overflow \(overflow.failures) \(overflow.last)") }
+        for f in familiar { lines.append("familiar \(f.last) \(f.id)") }
         for d in devices { lines.append("device \(d.enrollment) \(d.created) \(d.expires) \(d.device)") }
         if let hotpNext { lines.append("hotp-next \(hotpNext.enrollment) \(hotpNext.counter)") }
         if let hotpResync { lines.append("hotp-resync \(hotpResync.enrollment) \(hotpResync.counter) \(hotpResync.at)") }
@@ -63,13 +94,56 @@ public struct UserState: Equatable, @unchecked Sendable {
     public static func parse(_ bytes: [UInt8]) throws(LineFormat.ParseError) -> UserState {
         let entries = try LineFormat.entries(
             bytes, version: formatVersion,
-            keys: ["last-step", "used-recovery", "failures", "last-failure", "device", "hotp-next", "hotp-resync", "source"],
-            repeatable: ["used-recovery", "device", "source"])
+            keys: [
+                "last-step", "recent-step", "forgotten-step", "ahead-step", "totp-resync", "used-recovery", "failures",
+                "unfamiliar-failures", "familiar-failures", "last-failure", "device", "hotp-next", "hotp-resync", "source",
+                "source-overflow", "familiar",
+            ],
+            repeatable: ["recent-step", "ahead-step", "used-recovery", "device", "source", "familiar"])
         var state = UserState()
+        var sawUnfamiliar = false
         for entry in entries {
             switch entry.key {
             case "last-step":
                 state.lastStep = UInt64(try LineFormat.integer(entry, in: 0...))
+            case "recent-step", "ahead-step":
+                let step = UInt64(try LineFormat.integer(entry, in: 0...))
+                if entry.key == "recent-step" {
+                    guard state.recentSteps.count < maxRecentSteps else {
+                        throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "recent-step"))
+                    }
+                    state.recentSteps.append(step)
+                } else {
+                    guard state.aheadSteps.count < maxRecentSteps else {
+                        throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "ahead-step"))
+                    }
+                    state.aheadSteps.append(step)
+                }
+            case "forgotten-step":
+                state.forgottenStep = UInt64(try LineFormat.integer(entry, in: 0...))
+            case "totp-resync":
+                let parts = entry.value.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2, let step = LineFormat.decimal(parts[0]), let at = LineFormat.decimal(parts[1]) else {
+                    throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "totp-resync"))
+                }
+                state.totpResync = (UInt64(step), Int64(at))
+            case "familiar-failures":
+                state.familiarFailures = try LineFormat.integer(entry, in: 0...)
+            case "unfamiliar-failures":
+                state.unfamiliarFailures = try LineFormat.integer(entry, in: 0...)
+                sawUnfamiliar = true
+            case "source-overflow":
+                let parts = entry.value.split(separator: " ", omittingEmptySubsequences: false)
+                guard parts.count == 2, let failures = LineFormat.decimal(parts[0]), let last = LineFormat.decimal(parts[1]) else {
+                    throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "source-overflow"))
+                }
+                state.overflow = SourceFailures(source: "*", failures: failures, last: Int64(last))
+            case "familiar":
+                let parts = entry.value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2, let last = LineFormat.decimal(parts[0]), !parts[1].isEmpty, !parts[1].contains(" "),
+                    state.familiar.count < maxFamiliar
+                else { throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "familiar")) }
+                state.familiar.append(FamiliarOrigin(id: String(parts[1]), last: Int64(last)))
             case "used-recovery":
                 guard Hex.decode(entry.value, length: 8) != nil, state.usedRecovery.count < RecoverySet.maxCodes else {
                     throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "used-recovery"))
@@ -108,6 +182,8 @@ public struct UserState: Equatable, @unchecked Sendable {
                 throw LineFormat.ParseError(line: entry.line, problem: .unknownKey(String(entry.key)))
             }
         }
+        // A file from before familiar origins: all its failures count against the ceiling.
+        if !sawUnfamiliar { state.unfamiliarFailures = state.failures }
         return state
     }
 }

@@ -26,30 +26,35 @@ public struct TOTPVerifier: Sendable {
     ///   is never accepted for that step or an earlier one, even if the clock went backwards.
     /// - Returns: which step matched, so the caller can record it.
     public func verify(code: [UInt8], secret: [UInt8], now: Int64, lastAcceptedStep: UInt64?) -> Result {
-        guard code.count == parameters.digits else { return .rejected }
-        let current = parameters.step(at: now)
-        let low = current >= UInt64(window) ? current - UInt64(window) : 0
-        let high = current &+ UInt64(window) < current ? UInt64.max : current + UInt64(window)
-        var accepted: UInt64?
-        var replayed: UInt64?
-        // Every step in the window is computed and compared, so timing says nothing about which matched.
+        let steps = matchingSteps(code: code, secret: secret, now: now)
+        if let accepted = steps.first(where: { step in lastAcceptedStep.map { step > $0 } ?? true }) { return .accepted(step: accepted) }
+        if let replayed = steps.first { return .replayed(step: replayed) }
+        return .rejected
+    }
+
+    /// The steps in the window around `now` whose code is `code`, in ascending order. Every step in the
+    /// window is computed and compared, so timing says nothing about which matched.
+    public func matchingSteps(code: [UInt8], secret: [UInt8], now: Int64) -> [UInt64] {
+        guard code.count == parameters.digits else { return [] }
+        let (low, high) = stepRange(now: now)
+        var steps: [UInt64] = []
         var step = low
         while true {
             var expected = OTP.hotp(secret: secret, counter: step, algorithm: parameters.algorithm, digits: parameters.digits)
-            if constantTimeEqual(expected, code) {
-                if let last = lastAcceptedStep, step <= last {
-                    if replayed == nil { replayed = step }
-                } else if accepted == nil {
-                    accepted = step
-                }
-            }
+            if constantTimeEqual(expected, code) { steps.append(step) }
             Crypto.cleanse(&expected)
             if step == high { break }
             step += 1
         }
-        if let accepted { return .accepted(step: accepted) }
-        if let replayed { return .replayed(step: replayed) }
-        return .rejected
+        return steps
+    }
+
+    /// The first and last step of the window around `now`.
+    public func stepRange(now: Int64) -> (low: UInt64, high: UInt64) {
+        let current = parameters.step(at: now)
+        let low = current >= UInt64(window) ? current - UInt64(window) : 0
+        let high = current &+ UInt64(window) < current ? UInt64.max : current + UInt64(window)
+        return (low, high)
     }
 }
 

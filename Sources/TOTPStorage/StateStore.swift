@@ -7,6 +7,11 @@ public final class StateStore {
     public let path: String
     private let directory: Int32
 
+    /// The subdirectory of the state directory that holds the throttling of names that are no
+    /// account, each in a file named by the SHA-256 of the name. Nothing else is kept there, so it may
+    /// be cleaned out at any time (pam-totp's tmpfiles.d entry ages its files out).
+    public static let unknownSubdirectory = "unknown"
+
     /// Opens the state directory, creating it (mode 0700) if it is missing. Refuses a directory that
     /// is a symbolic link, not owned by the running user (root), or writable by group or others:
     /// the module never writes into a directory someone else controls.

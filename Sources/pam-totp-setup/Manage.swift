@@ -31,6 +31,8 @@ struct Status: ParsableCommand {
         let used = state.map { $0.usedRecovery.filter(current.contains).count }
         let window = enrollment.window ?? target.options.window
         let p = enrollment.parameters
+        let policy = target.options.throttle
+        let now = Int64(time(nil))
         if json {
             print(
                 JSON.render([
@@ -42,15 +44,20 @@ struct Status: ParsableCommand {
                     ("recovery_codes_issued", .number(issued)),
                     ("recovery_codes_left", used.map { .number(issued - $0) } ?? .null),
                     ("failures", state.map { .number($0.failures) } ?? .null),
+                    ("unfamiliar_failures", state.map { .number($0.unfamiliarFailures) } ?? .null),
+                    ("familiar_failures", state.map { .number($0.familiarFailures) } ?? .null),
                     ("last_failure", state?.lastFailure.map { .string(UTCTimestamp.format($0)) } ?? .null),
-                    ("locked", state.map { .bool($0.failures >= target.options.throttle.maxFailures) } ?? .null),
+                    ("locked", state.map { .bool($0.isLocked(familiar: false, policy: policy)) } ?? .null),
+                    ("locked_familiar", state.map { .bool($0.isLocked(familiar: true, policy: policy)) } ?? .null),
+                    (
+                        "familiar",
+                        state.map { s in .array(s.familiar.filter { now - $0.last <= UserState.familiarPeriod }.map { JSON.string($0.id) })
+                        }
+                            ?? .null
+                    ),
                     (
                         "throttled_sources",
-                        state.map { s in
-                            .array(
-                                s.sources.filter { $0.last + target.options.throttle.delay(afterFailures: $0.failures) > Int64(time(nil)) }
-                                    .map { JSON.string($0.source) })
-                        } ?? .null
+                        state.map { s in .array(s.throttledSources(now: now, policy: policy).map { JSON.string($0.source) }) } ?? .null
                     ),
                 ]))
             return
@@ -70,13 +77,21 @@ struct Status: ParsableCommand {
         if let state {
             let last = state.lastFailure.map { ", last at \(UTCTimestamp.format($0))" } ?? ""
             print("  Failed attempts since the last success: \(state.failures)\(last)")
-            let now = Int64(time(nil))
-            if state.failures >= target.options.throttle.maxFailures {
-                print("  LOCKED: codes are refused until a recovery code is used or `pam-totp-setup unlock` is run")
+            print("  In a row:       \(state.unfamiliarFailures) from unfamiliar places, \(state.familiarFailures) from familiar ones")
+            let familiar = state.familiar.filter { now - $0.last <= UserState.familiarPeriod }.map(\.id)
+            print("  Familiar:       \(familiar.isEmpty ? "none yet" : familiar.joined(separator: ", "))")
+            if state.isLocked(familiar: false, policy: policy) {
+                print(
+                    "  LOCKED for unfamiliar places: their codes are refused until a recovery code is used or `pam-totp-setup unlock` is run"
+                )
             }
-            for s in state.sources {
-                let wait = s.last + target.options.throttle.delay(afterFailures: s.failures) - now
-                if wait > 0 { print("  Throttled: \(s.source) (\(s.failures) failures) may try again in \(wait) s") }
+            if state.isLocked(familiar: true, policy: policy) {
+                print("  LOCKED for familiar places too: codes are refused until a recovery code is used or `pam-totp-setup unlock` is run")
+            }
+            for s in state.throttledSources(now: now, policy: policy) {
+                print(
+                    "  Throttled: \(s.source == "*" ? "other sources" : s.source) (\(s.failures) failures) may try again in \(s.retryAfter) s"
+                )
             }
         }
     }
@@ -314,9 +329,7 @@ struct Unlock: ParsableCommand {
         let target = try common.resolve()
         let cleared = try target.withState { locked -> Int in
             var state = try locked.read()
-            let failures = state.failures
-            state.failures = 0
-            state.sources = []
+            let failures = state.unlock()
             try withSignalsBlocked { try locked.write(state) }
             return failures
         }

@@ -239,3 +239,96 @@ final class URIAndTimeTests: XCTestCase {
         }
     }
 }
+
+/// Issue 11: familiar origins, the overflow of pushed-out sources, weak recovery codes, decoys and
+/// recovery from a clock that was ahead, decided by the pure core with a fixed clock.
+final class HardeningTests: XCTestCase {
+    let secret = Array("12345678901234567890".utf8)
+    let now: Int64 = 1_700_000_000
+    let home = LoginOrigin(source: "192.0.2.10")
+    let policy = AttemptPolicy(window: 1)
+
+    func code(at time: Int64) -> PreparedInput { .otp(OTP.totp(secret: secret, at: time, parameters: .standard)) }
+    var enrollment: Enrollment { Enrollment(parameters: .standard, secret: secret) }
+
+    func decide(_ input: PreparedInput, _ state: UserState, at time: Int64, from origin: LoginOrigin, decoy: Bool = false)
+        -> (outcome: AttemptOutcome, state: UserState)
+    {
+        decideAttempt(input: input, enrollment: enrollment, state: state, now: time, policy: policy, origin: origin, decoy: decoy)
+    }
+
+    func testFailuresFromElsewhereDoNotLockAFamiliarOrigin() {
+        var state = decide(code(at: now), UserState(), at: now, from: home).state
+        XCTAssertTrue(state.isFamiliar(home, now: now + 86_400))
+        for index in 0..<100 { state.recordFailure(source: "203.0.113.\(index)", now: now + 10) }
+        XCTAssertEqual(decide(code(at: now + 60), state, at: now + 60, from: LoginOrigin(source: "198.51.100.1")).outcome, .locked)
+        XCTAssertEqual(decide(code(at: now + 60), state, at: now + 60, from: home).outcome, .acceptedTOTP(step: UInt64((now + 60) / 30)))
+        // A familiar origin stays so for 30 days.
+        XCTAssertFalse(state.isFamiliar(home, now: now + UserState.familiarPeriod + 1))
+        // The key the user logged in with is familiar from any address.
+        let keyed = LoginOrigin(source: "192.0.2.11", key: "key:SHA256:abc")
+        state = decide(code(at: now + 90), UserState(), at: now + 90, from: keyed).state
+        XCTAssertTrue(state.isFamiliar(LoginOrigin(source: "203.0.113.9", key: "key:SHA256:abc"), now: now + 100))
+        XCTAssertFalse(state.isFamiliar(LoginOrigin(source: "203.0.113.9", key: "key:SHA256:xyz"), now: now + 100))
+    }
+
+    func testASourcePushedOutIsStillThrottled() {
+        var state = UserState()
+        for _ in 0..<3 { state.recordFailure(source: "203.0.113.200", now: now) }
+        for index in 0..<UserState.maxSources { state.recordFailure(source: "198.51.100.\(index)", now: now + 1) }
+        XCTAssertEqual(state.sources.count, UserState.maxSources)
+        XCTAssertNil(state.sources.first { $0.source == "203.0.113.200" })
+        let policy = ThrottlePolicy()
+        XCTAssertEqual(
+            state.throttle(source: "203.0.113.200", now: now + 5, policy: policy, recoveryCode: false), .throttled(retryAfter: 25))
+        // A familiar source is judged by its own record only.
+        XCTAssertEqual(state.throttle(source: "192.0.2.10", familiar: true, now: now + 5, policy: policy, recoveryCode: false), .allowed)
+        XCTAssertEqual(try UserState.parse(state.serialized()), state)
+    }
+
+    func testWeakRecoveryCodesAreLockedAndHashedOnce() throws {
+        var e = enrollment
+        e.recovery = try RecoverySet.make(codes: ["12345678", "kf7q-m2xd-9pwa"], iterations: 1000)
+        var state = UserState()
+        state.unfamiliarFailures = 100
+        let weak = try PreparedInput(.recovery(Array("12345678".utf8)), enrollment: e)
+        XCTAssertEqual(weak, .recovery(match: 0, strong: false))
+        XCTAssertEqual(decideAttempt(input: weak, enrollment: e, state: state, now: now, policy: policy, origin: home).outcome, .locked)
+        let strong = try PreparedInput(.recovery(Array("kf7qm2xd9pwa".utf8)), enrollment: e)
+        let opened = decideAttempt(input: strong, enrollment: e, state: state, now: now, policy: policy, origin: home)
+        XCTAssertEqual(opened.outcome, .acceptedRecovery(remaining: 1))
+        XCTAssertEqual(opened.state.unfamiliarFailures, 0)
+    }
+
+    func testADecoyDoesTheSameWorkAndNeverAccepts() throws {
+        let decoy = Enrollment.decoy
+        let right = PreparedInput.otp(OTP.totp(secret: decoy.secret, at: now, parameters: .standard))
+        let result = decideAttempt(input: right, enrollment: decoy, state: UserState(), now: now, policy: policy, origin: home, decoy: true)
+        XCTAssertEqual(result.outcome, .wrongCode)
+        XCTAssertEqual(result.state.failures, 1)
+        XCTAssertNil(result.state.lastStep)
+        XCTAssertEqual(try PreparedInput(.recovery(Array("kf7qm2xd9pwa".utf8)), enrollment: decoy), .recovery(match: nil, strong: true))
+    }
+
+    func testAClockThatWasAheadIsRecoveredFromWithTwoCodes() {
+        let day: Int64 = 86_400
+        var state = decide(code(at: now), UserState(), at: now, from: home).state
+        state = decide(code(at: now + day), state, at: now + day, from: home).state
+        // Back to the right time: the code used before the jump is a replay; a fresh one needs the next.
+        XCTAssertEqual(decide(code(at: now), state, at: now + 5, from: home).outcome, .replayedTOTP)
+        let started = decide(code(at: now + 30), state, at: now + 31, from: home)
+        XCTAssertEqual(started.outcome, .clockResyncStarted)
+        // The same code again does not confirm it; the next one does.
+        XCTAssertEqual(decide(code(at: now + 30), started.state, at: now + 32, from: home).outcome, .clockResyncStarted)
+        let confirmed = decide(code(at: now + 60), started.state, at: now + 61, from: home)
+        XCTAssertEqual(confirmed.outcome, .acceptedTOTP(step: UInt64((now + 60) / 30)))
+        // Later codes work as usual; the step used while the clock was ahead stays refused.
+        XCTAssertEqual(
+            decide(code(at: now + 90), confirmed.state, at: now + 91, from: home).outcome, .acceptedTOTP(step: UInt64((now + 90) / 30)))
+        XCTAssertEqual(decide(code(at: now + day), confirmed.state, at: now + day, from: home).outcome, .replayedTOTP)
+        XCTAssertEqual(try UserState.parse(confirmed.state.serialized()), confirmed.state)
+        // A confirmation that comes too late starts over.
+        let late = now + 31 + UserState.resyncTimeout + 30
+        XCTAssertEqual(decide(code(at: late), started.state, at: late, from: home).outcome, .clockResyncStarted)
+    }
+}
