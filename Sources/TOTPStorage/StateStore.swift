@@ -106,8 +106,9 @@ public final class StateStore {
             defer { Sys.close(fd) }
             let bytes: [UInt8]?
             do {
-                try SecureFile.checkPrivateFile(Sys.fstat(fd), path: displayPath, owners: [geteuid()], maxSize: LineFormat.maxSize)
-                bytes = try Sys.readAll(fd, limit: LineFormat.maxSize)
+                let info = try Sys.fstat(fd)
+                try SecureFile.checkPrivateFile(info, path: displayPath, owners: [geteuid()], maxSize: LineFormat.maxSize)
+                bytes = try Sys.readAll(fd, limit: LineFormat.maxSize, expectedSize: Int(info.st_size))
             } catch let error as StorageError {
                 throw error
             } catch {
