@@ -53,14 +53,18 @@ deps:
 	else echo "all build and test packages are installed"; fi
 
 # The C program the integration tests drive PAM with (pam_start_confdir and a scripted conversation).
-# libsyslog_capture.so is preloaded by the tests to read what the module and the tool log.
-harness: build/pamdrive build/libsyslog_capture.so
+# libsyslog_capture.so is preloaded by the tests to read what the module and the tool log;
+# libfree_scan.so by the freed-memory test, to look for secrets in every block the module frees.
+harness: build/pamdrive build/libsyslog_capture.so build/libfree_scan.so
 build/pamdrive: Tests/harness/pamdrive.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -o $@ $< -lpam
 build/libsyslog_capture.so: Tests/harness/syslog_capture.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
+build/libfree_scan.so: Tests/harness/free_scan.c
+	mkdir -p build
+	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
 check: lint build harness unit demo-auto integration
 

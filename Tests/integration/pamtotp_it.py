@@ -26,6 +26,7 @@ MODULE = os.path.join(BUILD, "pam_totp.so")
 SETUP = os.path.join(BUILD, "pam-totp-setup")
 PAMDRIVE = os.path.join(BUILD, "pamdrive")
 SYSLOG_CAPTURE = os.path.join(BUILD, "libsyslog_capture.so")
+FREE_SCAN = os.path.join(BUILD, "libfree_scan.so")
 
 # Linux-PAM return codes (security/_pam_types.h).
 PAM_SUCCESS, PAM_SERVICE_ERR, PAM_PERM_DENIED, PAM_AUTH_ERR = 0, 3, 6, 7
@@ -127,14 +128,19 @@ class Env:
             for line in lines:
                 f.write(line.format(module=MODULE, state=self.state, config=self.config) + "\n")
 
-    def login(self, user, *responses, service="test", rhost=None, wrapper=(), env=()):
+    def login(self, user, *responses, service="test", rhost=None, wrapper=(), env=(), process_env=None):
+        """One pam_authenticate through build/pamdrive. `env` goes into the PAM environment,
+        `process_env` into pamdrive's own environment (LD_PRELOAD is appended to the fixture's)."""
         self.sensitive.update(r for r in responses if len(r) >= 6)
         argv = [*wrapper, PAMDRIVE, "-c", self.pamd, "-s", service, "-u", user]
         if rhost:
             argv += ["-r", rhost]
         for variable in env:
             argv += ["-e", variable]
-        proc = subprocess.run(argv + list(responses), env=self.environ, capture_output=True, text=True, timeout=60)
+        environ = dict(self.environ)
+        for name, value in (process_env or {}).items():
+            environ[name] = environ[name] + " " + value if name == "LD_PRELOAD" else value
+        proc = subprocess.run(argv + list(responses), env=environ, capture_output=True, text=True, timeout=60)
         self.logs.append(proc.stderr)
         return self.parse(proc.returncode, proc.stdout, proc.stderr)
 
