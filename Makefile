@@ -54,8 +54,9 @@ deps:
 
 # The C program the integration tests drive PAM with (pam_start_confdir and a scripted conversation).
 # libsyslog_capture.so is preloaded by the tests to read what the module and the tool log;
-# libnss_casefold.so makes user look-ups ignore case, as SSSD and LDAP do.
-harness: build/pamdrive build/libsyslog_capture.so build/libnss_casefold.so
+# libnss_casefold.so makes user look-ups ignore case, as SSSD and LDAP do; libfree_scan.so is
+# preloaded by the freed-memory test, to look for secrets in every block the module frees.
+harness: build/pamdrive build/libsyslog_capture.so build/libnss_casefold.so build/libfree_scan.so
 build/pamdrive: Tests/harness/pamdrive.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -o $@ $< -lpam
@@ -63,6 +64,9 @@ build/libsyslog_capture.so: Tests/harness/syslog_capture.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
 build/libnss_casefold.so: Tests/harness/nss_casefold.c
+	mkdir -p build
+	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
+build/libfree_scan.so: Tests/harness/free_scan.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 

@@ -406,32 +406,84 @@ struct Login {
     }
 
     /// Logs `event` with the user, the remote host and `fields` as `key=value` pairs, in a fixed
-    /// order (README, "Log lines"). Values are made printable so no input can forge a log line.
+    /// order and within `LogValue.maxLineLength` bytes (README, "Log lines"). Values are made printable
+    /// so no input can forge a log line.
     private func log(_ priority: Int32, _ event: String, _ fields: [String: String] = [:]) {
-        var line = event + " user=" + LogValue.clean(user) + " rhost=" + LogValue.clean(remoteHost ?? "-")
-        for key in fields.keys.sorted() {
-            line += " \(key)=" + LogValue.clean(fields[key] ?? "")
-        }
-        pam.log(priority, line)
+        pam.log(priority, LogValue.line(event, user: user, remoteHost: remoteHost ?? "-", fields: fields))
     }
 }
 
 enum LogValue {
-    /// Printable ASCII without spaces or quotes, at most 200 bytes; anything else becomes `?`, and
-    /// values with spaces are quoted.
-    static func clean(_ value: String) -> String {
-        var out = ""
-        var needsQuotes = false
-        for scalar in value.unicodeScalars.prefix(200) {
+    /// The longest line the module logs. Syslog receivers cut longer ones: RFC 3164 allows 1024 bytes
+    /// for the whole packet, and the header and the `pam_totp(SERVICE:auth): ` prefix come on top.
+    static let maxLineLength = 800
+    /// The longest value; a longer one loses its middle.
+    static let maxValueLength = 200
+    /// Stands for the bytes cut from the middle of a value.
+    static let cutMarker: [UInt8] = Array("...".utf8)
+    /// Free text, which goes after the short fields of fixed vocabulary (`reason`, `method`, …), so
+    /// those come first in the line.
+    static let freeTextKeys: Set<String> = ["error", "file"]
+
+    /// One log line: `event user=U rhost=H`, the other fields in alphabetical order, then the free
+    /// text (`error`, `file`). User and remote host stay first, where fail2ban filters look for them.
+    /// The line fits in `maxLineLength` bytes whatever the values: the longest values are cut in the
+    /// middle to the same length, as little as needed, so the short ones (an IP address, the reason)
+    /// are never cut, and a cut value keeps its beginning and its end (an error's cause).
+    static func line(_ event: String, user: String, remoteHost: String, fields: [String: String]) -> String {
+        let keys = fields.keys.sorted { (freeTextKeys.contains($0) ? 1 : 0, $0) < (freeTextKeys.contains($1) ? 1 : 0, $1) }
+        let pairs = [("user", user), ("rhost", remoteHost)] + keys.map { ($0, fields[$0] ?? "") }
+        var values = pairs.map { printable($0.1) }
+        // Everything but the values' text: the event, " key=" and the quotes.
+        let fixed = event.utf8.count + pairs.reduce(0) { $0 + 2 + $1.0.utf8.count } + values.reduce(0) { $0 + ($1.quoted ? 2 : 0) }
+        let limit = cutLength(values.map { $0.text.count }, room: maxLineLength - fixed)
+        var line = Array(event.utf8)
+        for (index, (key, _)) in pairs.enumerated() {
+            values[index].text = cut(values[index].text, to: limit)
+            line += Array(" \(key)=".utf8)
+            if values[index].quoted { line.append(UInt8(ascii: "\"")) }
+            line += values[index].text
+            if values[index].quoted { line.append(UInt8(ascii: "\"")) }
+        }
+        return String(decoding: line, as: UTF8.self)
+    }
+
+    /// Printable ASCII without quotes or backslashes; anything else becomes `?`. A value with spaces
+    /// is to be quoted, an empty one is `""`. Only the first and last `maxValueLength` characters are
+    /// kept, as `cut` keeps no more of a longer value.
+    static func printable(_ value: String) -> (text: [UInt8], quoted: Bool) {
+        let scalars = value.unicodeScalars
+        let kept =
+            scalars.count > 2 * maxValueLength
+            ? Array(scalars.prefix(maxValueLength)) + Array(scalars.suffix(maxValueLength)) : Array(scalars)
+        var text: [UInt8] = []
+        text.reserveCapacity(kept.count)
+        var quoted = false
+        for scalar in kept {
             switch scalar.value {
-            case 0x21...0x7e where scalar != "\"" && scalar != "\\": out.unicodeScalars.append(scalar)
+            case 0x21...0x7e where scalar != "\"" && scalar != "\\": text.append(UInt8(scalar.value))
             case 0x20:
-                needsQuotes = true
-                out += " "
-            default: out += "?"
+                quoted = true
+                text.append(0x20)
+            default: text.append(UInt8(ascii: "?"))
             }
         }
-        if out.isEmpty { return "\"\"" }
-        return needsQuotes ? "\"" + out + "\"" : out
+        return (text, quoted || text.isEmpty)
+    }
+
+    /// The largest length, at most `maxValueLength`, to which the values longer than it can be cut so
+    /// that all of them together take at most `room` bytes ("water-filling": the longest are cut first).
+    static func cutLength(_ lengths: [Int], room: Int) -> Int {
+        let minimum = cutMarker.count + 2
+        var limit = maxValueLength
+        while limit > minimum, lengths.reduce(0, { $0 + min($1, limit) }) > room { limit -= 1 }
+        return limit
+    }
+
+    /// `text` if it is at most `length` bytes, else its beginning and end around `cutMarker`.
+    static func cut(_ text: [UInt8], to length: Int) -> [UInt8] {
+        guard text.count > length else { return text }
+        let kept = max(length - cutMarker.count, 2)
+        return Array(text.prefix((kept + 1) / 2)) + cutMarker + Array(text.suffix(kept / 2))
     }
 }

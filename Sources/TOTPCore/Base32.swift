@@ -1,3 +1,5 @@
+internal import TOTPCrypto
+
 /// Base32 as defined by RFC 4648, section 6, tolerant of the ways people paste TOTP secrets.
 public enum Base32 {
     /// Why a string is not Base32. Positions count characters from 1 and never echo the character,
@@ -28,23 +30,32 @@ public enum Base32 {
     /// Decodes Base32, accepting lower case, spaces, dashes and missing or present padding.
     /// - Throws: `DecodeError` naming the position of the first character that is none of those.
     public static func decode(_ text: String) throws(DecodeError) -> [UInt8] {
+        try decode(utf8: text.utf8)
+    }
+
+    /// `decode(_:)` of the UTF-8 bytes `utf8`, for text that must never become a String (a secret
+    /// read from a file). Every intermediate buffer is zeroed, whether decoding succeeds or not.
+    public static func decode<Bytes: Collection<UInt8>>(utf8: Bytes) throws(DecodeError) -> [UInt8] {
         var values: [UInt8] = []
-        values.reserveCapacity(text.utf8.count)
+        values.reserveCapacity(utf8.count)
+        defer { Crypto.cleanse(&values) }
         var sawPadding = false
         var position = 0
-        for scalar in text.unicodeScalars {
-            position += 1
-            switch scalar {
-            case " ", "-", "\t":
+        for byte in utf8 {
+            // Positions count characters: a UTF-8 continuation byte is part of the one before. Any
+            // byte that is not ASCII is refused, so only the first one of a character is ever reported.
+            if byte & 0xC0 != 0x80 { position += 1 }
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "-"), UInt8(ascii: "\t"):
                 continue
-            case "=":
+            case UInt8(ascii: "="):
                 sawPadding = true
                 continue
             default:
                 break
             }
             // Data after padding is not something a person pasted by accident; refuse it.
-            guard !sawPadding, let value = symbolValue(scalar) else {
+            guard !sawPadding, let value = symbolValue(byte) else {
                 throw .invalidCharacter(position: position)
             }
             values.append(value)
@@ -53,16 +64,14 @@ public enum Base32 {
         case 0, 2, 4, 5, 7: break
         default: throw .invalidLength(symbols: values.count)
         }
-        let out = regroupBits(values, from: 5, to: 8, keepPartial: false)
-        for index in values.indices { values[index] = 0 }
-        return out
+        return regroupBits(values, from: 5, to: 8, keepPartial: false)
     }
 
-    private static func symbolValue(_ scalar: Unicode.Scalar) -> UInt8? {
-        switch scalar.value {
-        case 0x41...0x5A: return UInt8(scalar.value - 0x41)  // A-Z
-        case 0x61...0x7A: return UInt8(scalar.value - 0x61)  // a-z
-        case 0x32...0x37: return UInt8(scalar.value - 0x32 + 26)  // 2-7
+    private static func symbolValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x41...0x5A: return byte - 0x41  // A-Z
+        case 0x61...0x7A: return byte - 0x61  // a-z
+        case 0x32...0x37: return byte - 0x32 + 26  // 2-7
         default: return nil
         }
     }

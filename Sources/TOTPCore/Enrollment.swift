@@ -96,6 +96,9 @@ public struct Enrollment: Equatable, Sendable {
         var digits: Int?
         var period: Int?
         var secret: [UInt8]?
+        // A file refused after its secret line leaves no decoded secret behind.
+        var parsed = false
+        defer { if !parsed, secret != nil { Crypto.cleanse(&secret!) } }
         var created: Int64?
         var window: Int?
         var issuer: String?
@@ -128,11 +131,15 @@ public struct Enrollment: Equatable, Sendable {
                 guard let decoded = OTPAuthURI.percentDecode(entry.value), !decoded.isEmpty else { throw invalid }
                 issuer = decoded
             case "secret":
-                // Written canonically by the tool: upper case, no padding, nothing else.
-                guard entry.value.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x32 && $0 <= 0x37) }),
-                    let decoded = try? Base32.decode(String(entry.value)),
-                    secretLengthRange.contains(decoded.count)
+                // Written canonically by the tool: upper case, no padding, nothing else. Decoded from
+                // the file's bytes: a String of the value would be a copy of the secret nobody zeroes.
+                guard entry.bytes.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x32 && $0 <= 0x37) }),
+                    var decoded = try? Base32.decode(utf8: entry.bytes)
                 else { throw invalid }
+                guard secretLengthRange.contains(decoded.count) else {
+                    Crypto.cleanse(&decoded)
+                    throw invalid
+                }
                 secret = decoded
             case "created":
                 guard let value = UTCTimestamp.parse(entry.value) else { throw invalid }
@@ -179,6 +186,7 @@ public struct Enrollment: Equatable, Sendable {
         enrollment.type = otpType
         enrollment.counter = counter ?? 0
         enrollment.id = id
+        parsed = true
         return enrollment
     }
 }

@@ -52,7 +52,13 @@ public enum LineFormat {
     public struct Entry: Equatable, Sendable {
         public let line: Int
         public let key: Substring
-        public let value: Substring
+        /// The value's bytes: a slice of the file's own bytes, not a copy, so a secret value exists
+        /// only where the caller will zero it.
+        public let bytes: ArraySlice<UInt8>
+
+        /// The value as text. Every use makes a String copy, which nothing zeroes: use `bytes` for a
+        /// secret.
+        public var value: Substring { Substring(String(decoding: bytes, as: UTF8.self)) }
     }
 
     public static let maxSize = 64 * 1024
@@ -76,31 +82,31 @@ public enum LineFormat {
         guard let last = bytes.last, last == UInt8(ascii: "\n") else {
             throw ParseError(line: line, problem: bytes.isEmpty ? .missingEnd : .missingFinalNewline)
         }
-        let text = String(decoding: bytes, as: UTF8.self)
+        // Split as bytes, not as a String of the whole file: that copy would hold the secret in memory
+        // nobody zeroes. Only keys, and values read through `Entry.value`, become Strings.
         var result: [Entry] = []
         var seen: Set<Substring> = []
         var sawVersion = false
         var sawEnd = false
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().enumerated() {
+        for (index, raw) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast().enumerated() {
             let number = index + 1
-            if raw.isEmpty || raw.first == "#" { continue }
+            if raw.isEmpty || raw.first == UInt8(ascii: "#") { continue }
             if sawEnd { throw ParseError(line: number, problem: .contentAfterEnd) }
-            if raw == "end" {
+            if raw.elementsEqual("end".utf8) {
                 sawEnd = true
                 continue
             }
-            guard let space = raw.firstIndex(of: " ") else {
+            guard let space = raw.firstIndex(of: UInt8(ascii: " ")) else {
+                let name = String(decoding: raw.prefix(40), as: UTF8.self)
                 throw ParseError(
-                    line: number,
-                    problem: keys.contains(String(raw)) || raw == "version"
-                        ? .noValue(key: String(raw)) : .unknownKey(String(raw.prefix(40))))
+                    line: number, problem: keys.contains(name) || name == "version" ? .noValue(key: name) : .unknownKey(name))
             }
-            let key = raw[raw.startIndex..<space]
+            let key = Substring(String(decoding: raw[raw.startIndex..<space], as: UTF8.self))
             let value = raw[raw.index(after: space)...]
             if !sawVersion {
                 guard key == "version" else { throw ParseError(line: number, problem: .firstLineNotVersion) }
-                guard value == Substring(String(version)) else {
-                    throw ParseError(line: number, problem: .unsupportedVersion(String(value.prefix(20))))
+                guard value.elementsEqual(String(version).utf8) else {
+                    throw ParseError(line: number, problem: .unsupportedVersion(String(decoding: value.prefix(20), as: UTF8.self)))
                 }
                 sawVersion = true
                 continue
@@ -110,7 +116,7 @@ public enum LineFormat {
             if !repeatable.contains(String(key)) {
                 guard seen.insert(key).inserted else { throw ParseError(line: number, problem: .duplicateKey(String(key))) }
             }
-            result.append(Entry(line: number, key: key, value: value))
+            result.append(Entry(line: number, key: key, bytes: value))
         }
         guard sawVersion else { throw ParseError(line: 0, problem: .missingKey("version")) }
         guard sawEnd else { throw ParseError(line: 0, problem: .missingEnd) }

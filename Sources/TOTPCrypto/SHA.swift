@@ -2,7 +2,7 @@
 // docs/DESIGN.md ("Hashing without libcrypto") has the measurements behind that. The code is the
 // standard's own description, step by step; Tests/TOTPCoreTests/DigestTests.swift checks it against
 // the FIPS 180-4 examples, RFC 2202/4231 and libcrypto. Nothing here branches on or indexes by data,
-// and every buffer that held message words is zeroed before it is released.
+// and every buffer that held message words or the chaining state is zeroed before it is released.
 
 enum SHA {
     static func hash(_ algorithm: HashAlgorithm, _ message: [UInt8]) -> [UInt8] {
@@ -44,9 +44,12 @@ enum SHA {
         var h: [UInt32] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476, 0xc3d2_e1f0]
         var block = padded(message, blockSize: 64, lengthBytes: 8)
         var w = [UInt32](repeating: 0, count: 80)
+        // h is key material too: after HMAC's first block it is all an attacker needs (RFC 2104's
+        // precomputed inner and outer states).
         defer {
             Crypto.cleanse(&block)
             Crypto.cleanse(&w)
+            Crypto.cleanse(&h)
         }
         for start in stride(from: 0, to: block.count, by: 64) {
             for t in 0..<16 { w[t] = word32(block, start + 4 * t) }
@@ -64,7 +67,12 @@ enum SHA {
                 let temp = a.rotatedLeft(5) &+ f &+ e &+ k &+ w[t]
                 (e, d, c, b, a) = (d, c, b.rotatedLeft(30), a, temp)
             }
-            for (index, value) in [a, b, c, d, e].enumerated() { h[index] &+= value }
+            // Added word by word: an array of the working variables would be one more unzeroed copy.
+            h[0] &+= a
+            h[1] &+= b
+            h[2] &+= c
+            h[3] &+= d
+            h[4] &+= e
         }
         return bigEndianBytes(h)
     }
@@ -174,6 +182,7 @@ private struct SHA2<Word: FixedWidthInteger & UnsignedInteger> {
         defer {
             Crypto.cleanse(&block)
             Crypto.cleanse(&w)
+            Crypto.cleanse(&h)
         }
         for start in stride(from: 0, to: block.count, by: 16 * wordBytes) {
             for t in 0..<16 {
@@ -187,7 +196,14 @@ private struct SHA2<Word: FixedWidthInteger & UnsignedInteger> {
                 let t2 = sigma(a, sigma0) &+ ((a & b) ^ (a & c) ^ (b & c))
                 (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
             }
-            for (index, value) in [a, b, c, d, e, f, g, hh].enumerated() { h[index] &+= value }
+            h[0] &+= a
+            h[1] &+= b
+            h[2] &+= c
+            h[3] &+= d
+            h[4] &+= e
+            h[5] &+= f
+            h[6] &+= g
+            h[7] &+= hh
         }
         return SHA.bigEndianBytes(h)
     }

@@ -9,6 +9,19 @@ public enum AtomicFile {
     /// Prefix of temporary files, so an admin (and a cleanup) can recognise them.
     public static let temporaryMarker = ".tmp-"
 
+    /// The longest file name Linux file systems take (NAME_MAX).
+    public static let maxNameLength = 255
+
+    /// The part of `name`'s temporary file names before the random suffix: `.NAME.tmp-` while that
+    /// and the 12-digit suffix fit in a file name, else `.` and SHA-256 of NAME in hex, then `.tmp-`
+    /// (docs/FILEFORMAT.md, "File names"). Either way it names one file only, so the cleanup of one
+    /// file's temporaries never removes another's.
+    public static func temporaryPrefix(of name: String) -> String {
+        let verbatim = "." + name + temporaryMarker
+        if verbatim.utf8.count + 12 <= maxNameLength { return verbatim }
+        return "." + Hex.encode(Crypto.sha256(Array(name.utf8))) + temporaryMarker
+    }
+
     /// Replaces `name` in the directory open as `directory` with `bytes`.
     /// - Parameters:
     ///   - mode: permissions of the new file.
@@ -23,7 +36,7 @@ public enum AtomicFile {
             throw .system(operation: "getrandom", path: displayPath, errno: Errno.current)
         }
         let suffix = Hex.encode(random)
-        let temporary = "." + name + temporaryMarker + suffix
+        let temporary = temporaryPrefix(of: name) + suffix
         var stage = "create temporary file"
         do throws(Errno) {
             let fd = try Sys.open(temporary, O_WRONLY | O_CREAT | O_EXCL | Sys.openFlags, mode: mode, relativeTo: directory)
@@ -58,7 +71,7 @@ public enum AtomicFile {
     /// Removes temporary files of `name` that a killed writer left in the directory. Call it only
     /// while no other writer of `name` can be running (under the lock that serialises them).
     public static func removeStaleTemporaries(of name: String, in directory: Int32) {
-        let prefix = "." + name + temporaryMarker
+        let prefix = temporaryPrefix(of: name)
         let copy = dup(directory)
         guard copy >= 0, let listing = fdopendir(copy) else {
             if copy >= 0 { Sys.close(copy) }

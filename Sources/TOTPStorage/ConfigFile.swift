@@ -21,7 +21,9 @@ public enum ConfigFile {
             throw .insecureDirectory(path: path, reason: "mode \(String(info.st_mode & 0o7777, radix: 8)) lets group or others write")
         }
         let bytes: [UInt8]?
-        do { bytes = try Sys.readAll(fd, limit: SecureFile.maxSize) } catch { throw .system(operation: "read", path: path, errno: error) }
+        do { bytes = try Sys.readAll(fd, limit: SecureFile.maxSize, expectedSize: Int(info.st_size)) } catch {
+            throw .system(operation: "read", path: path, errno: error)
+        }
         guard let bytes else { throw .tooLarge(path: path, size: SecureFile.maxSize + 1) }
         return bytes
     }

@@ -25,7 +25,9 @@ public enum SecureFile {
         do { info = try Sys.fstat(fd) } catch { throw .system(operation: "fstat", path: path, errno: error) }
         try checkPrivateFile(info, path: path, owners: [owner, 0], maxSize: maxSize)
         let bytes: [UInt8]?
-        do { bytes = try Sys.readAll(fd, limit: maxSize) } catch { throw .system(operation: "read", path: path, errno: error) }
+        do { bytes = try Sys.readAll(fd, limit: maxSize, expectedSize: Int(info.st_size)) } catch {
+            throw .system(operation: "read", path: path, errno: error)
+        }
         guard let bytes else { throw .tooLarge(path: path, size: maxSize + 1) }
         return bytes
     }

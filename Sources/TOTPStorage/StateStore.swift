@@ -2,7 +2,8 @@ import Glibc
 import TOTPCore
 
 /// The module's state directory (default /var/lib/pam-totp): per user a `USER.state` file and a
-/// `USER.lock` file that is locked, never renamed, so the lock always guards the current state.
+/// `USER.lock` file that is locked, never renamed, so the lock always guards the current state
+/// (names too long for that get hashed names: `fileNames(user:)`).
 public final class StateStore {
     public let path: String
     private let directory: Int32
@@ -55,10 +56,11 @@ public final class StateStore {
         guard PathTemplate.isSafeUserName(user) else {
             throw .insecureDirectory(path: path, reason: "user name cannot be used as a file name")
         }
-        let lockPath = path + "/" + user + ".lock"
+        let lockName = Self.fileNames(user: user).lock
+        let lockPath = path + "/" + lockName
         let fd: Int32
         do {
-            fd = try Sys.open(user + ".lock", O_RDWR | O_CREAT | Sys.openFlags, mode: 0o600, relativeTo: directory)
+            fd = try Sys.open(lockName, O_RDWR | O_CREAT | Sys.openFlags, mode: 0o600, relativeTo: directory)
         } catch {
             throw .system(operation: "open lock file", path: lockPath, errno: error)
         }
@@ -93,7 +95,7 @@ public final class StateStore {
             }
         }
 
-        private var fileName: String { user + ".state" }
+        private var fileName: String { StateStore.fileNames(user: user).state }
         private var displayPath: String { store.path + "/" + fileName }
 
         /// The user's state; a user with no state file yet has an empty one.
@@ -111,8 +113,9 @@ public final class StateStore {
             defer { Sys.close(fd) }
             let bytes: [UInt8]?
             do {
-                try SecureFile.checkPrivateFile(Sys.fstat(fd), path: displayPath, owners: [geteuid()], maxSize: LineFormat.maxSize)
-                bytes = try Sys.readAll(fd, limit: LineFormat.maxSize)
+                let info = try Sys.fstat(fd)
+                try SecureFile.checkPrivateFile(info, path: displayPath, owners: [geteuid()], maxSize: LineFormat.maxSize)
+                bytes = try Sys.readAll(fd, limit: LineFormat.maxSize, expectedSize: Int(info.st_size))
             } catch let error as StorageError {
                 throw error
             } catch {
@@ -127,5 +130,17 @@ public final class StateStore {
             AtomicFile.removeStaleTemporaries(of: fileName, in: store.directory)
             try AtomicFile.write(state.serialized(), name: fileName, in: store.directory, displayPath: displayPath, mode: 0o600)
         }
+    }
+}
+
+extension StateStore {
+    /// The names of `user`'s state and lock files (docs/FILEFORMAT.md, "File names"): `USER.state`
+    /// and `USER.lock`, or, for a name too long for `USER.state` to be a file name (over 249 bytes),
+    /// SHA-256 of the name in hex followed by `.sha256-state` and `.sha256-lock`. Every name of the
+    /// first kind ends in `.state` or `.lock`, so no user's files can be another user's hashed ones.
+    public static func fileNames(user: String) -> (state: String, lock: String) {
+        if user.utf8.count + ".state".utf8.count <= AtomicFile.maxNameLength { return (user + ".state", user + ".lock") }
+        let hash = Hex.encode(Crypto.sha256(Array(user.utf8)))
+        return (hash + ".sha256-state", hash + ".sha256-lock")
     }
 }

@@ -2,6 +2,7 @@
 // result through `valueOrErrno`, which also retries on EINTR.
 import CTOTPSystem
 import Glibc
+import TOTPCore
 
 /// An `errno` value with the C library's description.
 public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
@@ -47,16 +48,43 @@ enum Sys {
         return info
     }
 
-    /// Reads the whole descriptor, refusing more than `limit` bytes.
-    static func readAll(_ fd: Int32, limit: Int) throws(Errno) -> [UInt8]? {
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
+    /// Reads the whole descriptor, refusing more than `limit` bytes (calls `read`).
+    ///
+    /// The files read here hold secrets, so the bytes go straight into one buffer sized from
+    /// `expectedSize` (the caller's `fstat`), with no chunk buffer and no regrowing copies left in
+    /// freed memory. Only a file that grows while it is read needs a larger buffer; the outgrown one
+    /// is zeroed before it is released, as is everything read when the call fails or refuses.
+    /// - Returns: the bytes, or nil if there are more than `limit`.
+    static func readAll(_ fd: Int32, limit: Int, expectedSize: Int) throws(Errno) -> [UInt8]? {
+        // One byte more than expected, so that the end of the file is seen without growing.
+        var buffer = [UInt8](repeating: 0, count: min(max(expectedSize, 0), limit) + 1)
+        var count = 0
         while true {
-            let count = try valueOrErrno { chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
-            if count == 0 { return out }
-            out.append(contentsOf: chunk[0..<count])
-            if out.count > limit { return nil }
+            if count == buffer.count {
+                guard count <= limit else {
+                    Crypto.cleanse(&buffer)
+                    return nil
+                }
+                var larger = [UInt8](repeating: 0, count: min(buffer.count * 2, limit + 1))
+                larger.withUnsafeMutableBytes { target in
+                    buffer.withUnsafeBytes { target.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: count) }
+                }
+                Crypto.cleanse(&buffer)
+                buffer = larger
+            }
+            let read: Int
+            do {
+                read = try valueOrErrno { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) } }
+            } catch {
+                Crypto.cleanse(&buffer)
+                throw error
+            }
+            if read == 0 { break }
+            count += read
         }
+        // Shortening keeps the allocation, so the bytes stay where the caller's cleanse will find them.
+        buffer.removeLast(buffer.count - count)
+        return buffer
     }
 
     /// Writes all of `bytes`.

@@ -155,6 +155,46 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(info.st_mode & 0o777, 0o600)
     }
 
+    /// Issue 11, item 8: NAME_MAX is 255 and a user name may have 256 bytes. `NAME.state` stops fitting
+    /// at 250 bytes, `.NAME.state.tmp-XXXXXXXXXXXX` at 232.
+    func testEveryUserNameLengthHasFilesThatFitAndRoundTrip() throws {
+        let scratch = Scratch()
+        let store = try StateStore(path: scratch.path + "/state")
+        for length in [1, 200, 231, 232, 237, 238, 249, 250, 255, 256] {
+            let user = String(repeating: "u", count: length - 1) + "\(length % 10)"
+            let names = StateStore.fileNames(user: user)
+            XCTAssertLessThanOrEqual(names.state.utf8.count, 255)
+            XCTAssertLessThanOrEqual(names.lock.utf8.count, 255)
+            if length <= 249 {
+                XCTAssertTrue(names == (user + ".state", user + ".lock"), "\(length)")
+            } else {
+                XCTAssertTrue(names.state.hasSuffix(".sha256-state") && names.lock.hasSuffix(".sha256-lock"), "\(length)")
+            }
+            let locked = try store.lock(user: user)
+            var state = UserState()
+            state.lastStep = UInt64(length)
+            // A killed writer's temporary, which the next write removes.
+            let stale = AtomicFile.temporaryPrefix(of: names.state) + "000000000000"
+            XCTAssertLessThanOrEqual(stale.utf8.count, 255)
+            XCTAssertEqual(close(open(scratch.path + "/state/" + stale, O_WRONLY | O_CREAT, 0o600)), 0, "\(length)")
+            try locked.write(state)
+            XCTAssertEqual(try locked.read(), state)
+            locked.release()
+            XCTAssertEqual(try store.lock(user: user).read().lastStep, UInt64(length))
+        }
+        let listing = try XCTUnwrap(opendir(scratch.path + "/state"))
+        defer { closedir(listing) }
+        var files = 0
+        while let entry = readdir(listing) {
+            let offset = try XCTUnwrap(MemoryLayout<dirent>.offset(of: \dirent.d_name))
+            let name = String(cString: (UnsafeRawPointer(entry) + offset).assumingMemoryBound(to: CChar.self))
+            if name == "." || name == ".." { continue }
+            XCTAssertFalse(name.contains(AtomicFile.temporaryMarker), name)
+            files += 1
+        }
+        XCTAssertEqual(files, 20)
+    }
+
     func testRefusesUnsafeDirectoriesAndFiles() throws {
         let scratch = Scratch()
         mkdir(scratch.path + "/open", 0o777)

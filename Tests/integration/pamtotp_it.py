@@ -26,6 +26,7 @@ MODULE = os.path.join(BUILD, "pam_totp.so")
 SETUP = os.path.join(BUILD, "pam-totp-setup")
 PAMDRIVE = os.path.join(BUILD, "pamdrive")
 SYSLOG_CAPTURE = os.path.join(BUILD, "libsyslog_capture.so")
+FREE_SCAN = os.path.join(BUILD, "libfree_scan.so")
 
 # Linux-PAM return codes (security/_pam_types.h).
 PAM_SUCCESS, PAM_SERVICE_ERR, PAM_PERM_DENIED, PAM_AUTH_ERR = 0, 3, 6, 7
@@ -87,30 +88,44 @@ class Env:
         os.makedirs(self.pamd)
         with open(os.path.join(self.pamd, "other"), "w") as f:
             f.write("auth required pam_deny.so\n")
-        passwd = ["root:x:0:0:root:/root:/bin/sh"]
-        group = ["root:x:0:"]
+        self.uids = dict(USERS)
+        self.homes = {}
+        self.passwd = ["root:x:0:0:root:/root:/bin/sh"]
+        self.group = ["root:x:0:"]
         for name, uid in USERS.items():
-            home = self.home(name)
-            os.makedirs(home)
-            os.chown(home, uid, uid)
-            os.chmod(home, 0o700)
-            passwd.append(f"{name}:x:{uid}:{uid}:{name}:{home}:/bin/sh")
-            group.append(f"{name}:x:{uid}:")
+            self._account(name, uid)
         # Supplementary groups for the groups=/exempt_groups= tests: carol is in both.
-        group += ["staff:x:3001:alice,carol", "contractors:x:3002:bob,carol"]
-        self._write("passwd", "\n".join(passwd) + "\n")
-        self._write("group", "\n".join(group) + "\n")
+        self.group += ["staff:x:3001:alice,carol", "contractors:x:3002:bob,carol"]
+        self._write("passwd", "\n".join(self.passwd) + "\n")
+        self._write("group", "\n".join(self.group) + "\n")
         self.environ = dict(os.environ, LD_PRELOAD="libnss_wrapper.so " + SYSLOG_CAPTURE,
                             NSS_WRAPPER_PASSWD=os.path.join(root, "passwd"),
                             NSS_WRAPPER_GROUP=os.path.join(root, "group"))
         self.service("test")
+
+    def _account(self, name, uid, home=None):
+        home = home or os.path.join(self.root, "home", name)
+        self.homes[name] = home
+        self.uids[name] = uid
+        os.makedirs(home)
+        os.chown(home, uid, uid)
+        os.chmod(home, 0o700)
+        self.passwd.append(f"{name}:x:{uid}:{uid}:{name[:32]}:{home}:/bin/sh")
+        self.group.append(f"{name}:x:{uid}:")
+
+    def add_user(self, name, uid):
+        """Adds a user to this test's passwd and group files, with a home of its own (named by the uid,
+        so that a name too long to be a file name still gets one)."""
+        self._account(name, uid, home=os.path.join(self.root, "home", f"uid-{uid}"))
+        self._write("passwd", "\n".join(self.passwd) + "\n")
+        self._write("group", "\n".join(self.group) + "\n")
 
     def _write(self, name, text):
         with open(os.path.join(self.root, name), "w") as f:
             f.write(text)
 
     def home(self, user):
-        return os.path.join(self.root, "home", user)
+        return self.homes.get(user) or os.path.join(self.root, "home", user)
 
     def enrollment_path(self, user):
         return os.path.join(self.home(user), ".pam_totp")
@@ -127,14 +142,19 @@ class Env:
             for line in lines:
                 f.write(line.format(module=MODULE, state=self.state, config=self.config) + "\n")
 
-    def login(self, user, *responses, service="test", rhost=None, wrapper=(), env=()):
+    def login(self, user, *responses, service="test", rhost=None, wrapper=(), env=(), process_env=None):
+        """One pam_authenticate through build/pamdrive. `env` goes into the PAM environment,
+        `process_env` into pamdrive's own environment (LD_PRELOAD is appended to the fixture's)."""
         self.sensitive.update(r for r in responses if len(r) >= 6)
         argv = [*wrapper, PAMDRIVE, "-c", self.pamd, "-s", service, "-u", user]
         if rhost:
             argv += ["-r", rhost]
         for variable in env:
             argv += ["-e", variable]
-        proc = subprocess.run(argv + list(responses), env=self.environ, capture_output=True, text=True, timeout=60)
+        environ = dict(self.environ)
+        for name, value in (process_env or {}).items():
+            environ[name] = environ[name] + " " + value if name == "LD_PRELOAD" else value
+        proc = subprocess.run(argv + list(responses), env=environ, capture_output=True, text=True, timeout=60)
         self.logs.append(proc.stderr)
         return self.parse(proc.returncode, proc.stdout, proc.stderr)
 
@@ -164,7 +184,7 @@ class Env:
         if args and args[0] in SUBCOMMANDS:
             argv += ["--config", self.config, "--state", self.state]
         if as_user:
-            uid = USERS[as_user]
+            uid = self.uids[as_user]
             argv = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *argv]
         environ = dict(self.environ, SYSLOG_CAPTURE_FILE=self.setup_log)
         proc = subprocess.run(argv, input=(code + "\n") if code else "", env=environ,
@@ -182,8 +202,14 @@ class Env:
         self.sensitive.update([key, *data["recovery_codes"]])
         return data
 
+    def state_path(self, user):
+        """Where the module keeps `user`'s state (docs/FILEFORMAT.md, "File names")."""
+        if len(user.encode()) + len(".state") <= 255:
+            return os.path.join(self.state, user + ".state")
+        return os.path.join(self.state, hashlib.sha256(user.encode()).hexdigest() + ".sha256-state")
+
     def state_text(self, user):
-        path = os.path.join(self.state, user + ".state")
+        path = self.state_path(user)
         return open(path).read() if os.path.exists(path) else None
 
 
