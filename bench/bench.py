@@ -342,6 +342,12 @@ How each figure is measured:
    their module's failure delay, so no logins/s is given for that case).
 6. Real server: `ssh` (SSH_ASKPASS) password+code logins to a private sshd on 127.0.0.1 with
    `pam_unix.so` and the module.
+
+## Probe timing
+
+Whether the time the module takes after a wrong code tells unknown, unenrolled and enrolled users
+apart (issue 11, item 3) is measured by `make bench-probe`, which `make bench` runs after this file is
+written: distributions and tests in [PROBE-TIMING.md](PROBE-TIMING.md).
 """)
 
 

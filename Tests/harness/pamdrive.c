@@ -1,11 +1,15 @@
 /* pamdrive: runs a real libpam stack from a private configuration directory (pam_start_confdir) with
    a scripted conversation, for the integration tests. Nothing in /etc is read or changed.
 
-   usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n REPEAT] [-e NAME=VALUE]... [RESPONSE ...]
+   usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n REPEAT] [-t] [-e NAME=VALUE]... [RESPONSE ...]
 
    -e puts a variable into the PAM environment, as sshd does with SSH_AUTH_INFO_0. With -n, each
    cycle is a whole pam_start/pam_authenticate/pam_end, and "RSS_KB <cycle> <kB>" is printed after
    cycle 10, 100 and the last, for the memory-growth test.
+
+   -t (for make bench-probe) adds timestamps, CLOCK_MONOTONIC in microseconds, to the output:
+   "START_US <us>" before pam_start, "PROMPT_US <us>" when a conversation call with a prompt arrives,
+   "ANSWER_US <us>" when it hands its answers back, and "END_US <us>" when pam_authenticate returns.
 
    -f FILE (for make bench): one cycle per line "USER ANSWER", each timed from pam_start to pam_end
    and printed as "CYCLE_US <microseconds> <pam result>".
@@ -34,6 +38,14 @@ static long resident_kb(void) {
 
 /* Set in timed (-f) mode: the conversation and the fail-delay hook print nothing. */
 static int quiet;
+/* Set by -t: the conversation prints when prompts arrive and when answers go back. */
+static int timestamps;
+
+static long long monotonic_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000LL + t.tv_nsec / 1000;
+}
 
 struct script {
     int count;
@@ -58,10 +70,17 @@ static char *read_file(const char *path) {
 }
 
 static int converse(int num, const struct pam_message **msg, struct pam_response **resp, void *data) {
+    /* Taken first, so that the interval since the last answer is the module's time, not ours. */
+    long long arrived = timestamps ? monotonic_us() : 0;
+    int prompted = 0;
     struct script *s = data;
     struct pam_response *r = calloc((size_t)num, sizeof *r);
     if (!r) return PAM_BUF_ERR;
     for (int i = 0; i < num; i++) {
+        if (timestamps && !prompted && (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)) {
+            prompted = 1;
+            printf("PROMPT_US %lld\n", arrived);
+        }
         switch (msg[i]->msg_style) {
         case PAM_PROMPT_ECHO_OFF:
         case PAM_PROMPT_ECHO_ON:
@@ -84,6 +103,8 @@ static int converse(int num, const struct pam_message **msg, struct pam_response
     }
     fflush(stdout);
     *resp = r;
+    /* Taken last, after the flush; the line is buffered and goes out with the next flush. */
+    if (prompted) printf("ANSWER_US %lld\n", monotonic_us());
     return PAM_SUCCESS;
 }
 
@@ -99,7 +120,7 @@ int main(int argc, char **argv) {
     int environment_count = 0;
     long repeat = 1;
     int opt;
-    while ((opt = getopt(argc, argv, "c:s:u:r:n:e:f:")) != -1) {
+    while ((opt = getopt(argc, argv, "c:s:u:r:n:e:f:t")) != -1) {
         switch (opt) {
         case 'c': confdir = optarg; break;
         case 's': service = optarg; break;
@@ -107,10 +128,11 @@ int main(int argc, char **argv) {
         case 'r': rhost = optarg; break;
         case 'n': repeat = strtol(optarg, NULL, 10); break;
         case 'f': cycles = optarg; break;
+        case 't': timestamps = 1; break;
         case 'e':
             if (environment_count < 16) environment[environment_count++] = optarg;
             break;
-        default: fprintf(stderr, "usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n N] [RESPONSE...]\n"); return 100;
+        default: fprintf(stderr, "usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n N] [-t] [RESPONSE...]\n"); return 100;
         }
     }
     if (cycles && confdir && service) {
@@ -149,6 +171,7 @@ int main(int argc, char **argv) {
     for (long i = 0; i < repeat; i++) {
         pam_handle_t *pamh = NULL;
         script.next = 0;
+        if (timestamps) printf("START_US %lld\n", monotonic_us());
         int rc = pam_start_confdir(service, user, &conv, confdir, &pamh);
         if (rc != PAM_SUCCESS) {
             printf("RESULT: %d pam_start_confdir: %s\n", rc, pam_strerror(pamh, rc));
@@ -158,6 +181,7 @@ int main(int argc, char **argv) {
         for (int e = 0; e < environment_count; e++) pam_putenv(pamh, environment[e]);
         pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)fail_delay);
         result = pam_authenticate(pamh, 0);
+        if (timestamps) printf("END_US %lld\n", monotonic_us());
         printf("RESULT: %d %s\n", result, pam_strerror(pamh, result));
         pam_end(pamh, result);
         if (repeat > 1 && (i + 1 == 10 || i + 1 == 100 || i + 1 == repeat)) printf("RSS_KB %ld %ld\n", i + 1, resident_kb());
