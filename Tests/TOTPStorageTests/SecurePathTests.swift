@@ -148,3 +148,22 @@ final class SecurePathTests: XCTestCase {
         XCTAssertNoThrow(try StateStore(path: scratch.path + "/sticky/state").lock(user: "alice").release())
     }
 }
+
+final class EnrollmentAccountTests: XCTestCase {
+    override func setUpWithError() throws {
+        try XCTSkipUnless(getuid() == 0, "central enrollments are root's")
+    }
+
+    func testCentralRootOwnedFilesNeedTheirAccountLine() throws {
+        let scratch = Scratch()
+        mkdir(scratch.path + "/central", 0o700)
+        let nobody = try XCTUnwrap(Account.lookup("nobody"))
+        scratch.file("central/rootowned", "x")
+        scratch.file("central/nobody", "x", owner: nobody.uid)
+        // A root-owned file says nothing about whose it is; a file owned by the user does.
+        XCTAssertTrue(try EnrollmentStorage.read(scratch.path + "/central/rootowned", account: nobody, inHome: false).needsAccountLine)
+        XCTAssertFalse(try EnrollmentStorage.read(scratch.path + "/central/nobody", account: nobody, inHome: false).needsAccountLine)
+        chmod(scratch.path + "/central", 0o777)
+        XCTAssertThrowsError(try EnrollmentStorage.read(scratch.path + "/central/nobody", account: nobody, inHome: false))
+    }
+}

@@ -1,13 +1,16 @@
-"""Issue 11, item 6: the directories on the way to the state directory.
+"""Issue 11, items 6 and 7: the directories on the way to the state and to central enrollments.
 
 Every directory from / down is checked (owned by root, not writable by group or others, unless it is
-a sticky directory like /tmp above the last one) and opened without following links. Each attack
-below worked before: a used code accepted again, root's files written into a user's directory.
+a sticky directory like /tmp above the last one) and opened without following links; a root-owned
+central enrollment must name its account. Each attack below worked before: a used code accepted
+again, root's files written into a user's directory, one user's enrollment used for another.
 The fixture's own directories are root's 0755 inside the sticky /tmp, which must keep working."""
 import os
 import subprocess
 
-from pamtotp_it import KEY, PAM_AUTHINFO_UNAVAIL, PAM_SUCCESS, USERS, totp, wait_for_fresh_step
+from pamtotp_it import KEY, PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL, PAM_SUCCESS, USERS, totp, wait_for_fresh_step
+
+OTHER_KEY = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 
 
 def as_user(user, *argv):
@@ -134,3 +137,141 @@ def test_a_sticky_world_writable_parent_like_tmp_is_fine(env):
     os.chmod(env.state, 0o1777)
     login = env.login("alice", totp(KEY, step_offset=1))
     assert login.rc == PAM_AUTHINFO_UNAVAIL and login.logged(r"state error user=alice .*mode 1777 lets group or others write")
+
+
+# --- central enrollments (item 7) -----------------------------------------------------------------
+
+def central(env, *users, keys=None):
+    """Enrolls `users` into env.central/%u through the tool and points the module there."""
+    template = env.central + "/%u"
+    for user in users:
+        env.enroll(user, key=(keys or {}).get(user, KEY), extra=("--secret", template))
+    env.service("test", f"secret={template}")
+    return template
+
+
+def test_the_tool_ties_every_enrollment_it_writes_to_its_account(env):
+    env.enroll("alice")
+    assert "\naccount alice\n" in open(env.enrollment_path("alice")).read()
+    central(env, "carol")
+    assert "\naccount carol\n" in open(os.path.join(env.central, "carol")).read()
+    ga = os.path.join(env.root, "ga-bob")
+    with open(ga, "w") as f:
+        f.write(f"{KEY}\n\" RATE_LIMIT 3 30\n\" WINDOW_SIZE 3\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n")
+    os.chmod(ga, 0o600)
+    env.setup("import-google-authenticator", "--user", "bob", "--secret", env.central + "/%u", ga)
+    assert "\naccount bob\n" in open(os.path.join(env.central, "bob")).read()
+    wait_for_fresh_step()
+    assert env.login("bob", totp(KEY)).rc == PAM_SUCCESS
+
+
+def test_a_root_owned_enrollment_renamed_to_another_user_is_refused(env):
+    """The review's attack: through a central directory she could write, alice put her root-owned
+    enrollment under bob's name and logged in as bob with her own code."""
+    template = central(env, "alice", "bob", keys={"bob": OTHER_KEY})
+    alice_file = os.path.join(env.central, "alice")
+    bob_file = os.path.join(env.central, "bob")
+    os.rename(bob_file, bob_file + ".away")
+    subprocess.run(["cp", "-p", alice_file, bob_file], check=True)
+    wait_for_fresh_step()
+    login = env.login("bob", totp(KEY))
+    assert login.rc == PAM_AUTH_ERR and login.prompts == [], login.log
+    assert login.logged(rf"refused user=bob .*error=\"the enrollment is for account 'alice'\" file={bob_file} reason=enrollment-account"), login.log
+    assert env.login("alice", totp(KEY)).rc == PAM_SUCCESS
+    # The tool refuses it the same way.
+    proc = env.setup("status", "--user", "bob", "--secret", template, check=False)
+    assert proc.returncode != 0 and "the enrollment is for account 'alice'" in proc.stderr
+
+
+def test_a_root_owned_central_enrollment_without_an_account_line_is_refused_with_advice(env):
+    """Files written before the `account` line existed: refused until re-enrolled (or the line added)."""
+    template = central(env, "carol")
+    path = os.path.join(env.central, "carol")
+    text = open(path).read()
+    with open(path, "w") as f:
+        f.write(text.replace("account carol\n", ""))
+    wait_for_fresh_step()
+    login = env.login("carol", totp(KEY))
+    assert login.rc == PAM_AUTH_ERR and login.prompts == [], login.log
+    assert login.logged(r"refused user=carol .*error=\"owned by root with no 'account' line to tie it to its user; "
+                        r"re-enroll, or add 'account carol' \(pam_totp\(8\)\)\" .*reason=enrollment-account"), login.log
+    proc = env.setup("status", "--user", "carol", "--secret", template, check=False)
+    assert proc.returncode != 0 and "add the line 'account carol'" in proc.stderr, proc.stderr
+    assert "pam-totp-setup enroll --user carol --force" in proc.stderr
+    # Either remedy works: re-enrolling as the message says, or adding the line.
+    env.enroll("carol", extra=("--secret", template, "--force"))
+    assert env.login("carol", totp(KEY, step_offset=1)).rc == PAM_SUCCESS
+    with open(path, "w") as f:
+        f.write(text)
+    assert "carol is enrolled" in env.setup("status", "--user", "carol", "--secret", template).stdout
+
+
+def test_an_account_line_naming_someone_else_is_refused_in_a_home_too(env):
+    env.enroll("alice")
+    path = env.enrollment_path("alice")
+    text = open(path).read().replace("account alice\n", "account bob\n")
+    with open(path, "w") as f:
+        f.write(text)
+    login = env.login("alice", totp(KEY))
+    assert login.rc == PAM_AUTH_ERR and login.logged(r"refused user=alice .*account 'bob'.* reason=enrollment-account"), login.log
+
+
+def test_a_central_directory_others_can_write_is_refused(env):
+    central(env, "carol")
+    parent = os.path.dirname(env.central)
+    for directory, mode, message in [
+        (env.central, 0o777, "mode 777 lets group or others write"),
+        (env.central, 0o770, "mode 770 lets group or others write"),
+        (env.central, 0o1777, "mode 1777 lets group or others write"),
+    ]:
+        os.chmod(directory, mode)
+        login = env.login("carol", totp(KEY))
+        assert login.rc == PAM_AUTH_ERR and login.prompts == [], (oct(mode), login.log)
+        assert login.logged(rf"refused user=carol .*{directory}: {message}.* reason=insecure-or-unreadable-enrollment"), login.log
+    os.chmod(env.central, 0o700)
+    # A directory above it, writable by others without the sticky bit, too.
+    outer = os.path.join(env.root, "outer")
+    os.mkdir(outer, 0o755)
+    os.rename(env.central, os.path.join(outer, "central"))
+    os.chmod(outer, 0o777)
+    env.service("test", f"secret={outer}/central/%u")
+    login = env.login("carol", totp(KEY))
+    assert login.rc == PAM_AUTH_ERR and login.logged(rf"{outer}: mode 777 lets group or others write and has no sticky bit"), login.log
+    # The tool refuses to write there.
+    proc = env.setup("enroll", "--user", "alice", "--secret", f"{outer}/central/%u", "--key", KEY, "--no-verify", check=False)
+    assert proc.returncode != 0 and "no sticky bit" in proc.stderr and not os.path.exists(f"{outer}/central/alice")
+    os.chmod(outer, 0o1777)
+    wait_for_fresh_step()
+    assert env.login("carol", totp(KEY)).rc == PAM_SUCCESS, "a sticky directory above is fine"
+
+
+def test_a_symbolic_link_in_the_central_path_is_refused(env):
+    """A template without %h is read as root: a directory link a user planted must not be followed
+    to a root-only file."""
+    central(env, "carol")
+    hidden = os.path.join(env.root, "root-only")
+    os.rename(env.central, hidden)
+    os.chmod(hidden, 0o700)
+    planted = os.path.join(env.root, "bobs")
+    os.mkdir(planted, 0o755)
+    os.chown(planted, USERS["bob"], USERS["bob"])
+    as_user("bob", "ln", "-s", hidden, os.path.join(planted, "central"))
+    env.service("test", f"secret={planted}/central/%u")
+    login = env.login("carol", totp(KEY))
+    assert login.rc == PAM_AUTH_ERR and login.logged(r"reason=insecure-or-unreadable-enrollment"), login.log
+    # Even in a directory only root can write, a link is not followed.
+    os.symlink(hidden, env.central)
+    env.service("test", f"secret={env.central}/%u")
+    login = env.login("carol", totp(KEY))
+    assert login.rc == PAM_AUTH_ERR and login.logged(rf"{env.central}: is a symbolic link; refusing to follow it"), login.log
+
+
+def test_a_home_behind_a_symbolic_link_still_works(env):
+    """Home templates are read as the user and may follow links in the home's path (/home -> /data/home)."""
+    env.enroll("alice")
+    data = os.path.join(env.root, "data")
+    os.mkdir(data, 0o755)
+    os.rename(os.path.join(env.root, "home"), os.path.join(data, "home"))
+    os.symlink(os.path.join(data, "home"), os.path.join(env.root, "home"))
+    wait_for_fresh_step()
+    assert env.login("alice", totp(KEY)).rc == PAM_SUCCESS
