@@ -78,7 +78,8 @@ class World:
             oath.append(f"HOTP/T30/6\t{u}\t-\t{self.secret[u].hex()}")
             # pam-totp: central enrollment; defaults are window ±1, replay prevention, throttling.
             path = os.path.join(self.root, "totp", u)
-            open(path, "w").write(f"version 1\ntype totp\nalgorithm SHA1\ndigits 6\nperiod 30\nsecret {b32}\nend\n")
+            # Root-owned and central, so it names its account, as pam-totp-setup writes it.
+            open(path, "w").write(f"version 1\naccount {u}\ntype totp\nalgorithm SHA1\ndigits 6\nperiod 30\nsecret {b32}\nend\n")
             os.chmod(path, 0o600)
         open(os.path.join(self.root, "oath", "users.oath"), "w").write("\n".join(oath) + "\n")
         os.chmod(os.path.join(self.root, "oath", "users.oath"), 0o600)
@@ -172,7 +173,7 @@ def real_server(world):
             os.chmod(p, 0o600)
             oath.append(f"HOTP/T30/6\t{u.name}\t-\t{secrets[u.name].hex()}")
             p = os.path.join(bed.root, "totp", u.name)
-            open(p, "w").write(f"version 1\ntype totp\nalgorithm SHA1\ndigits 6\nperiod 30\nsecret {b32}\nend\n")
+            open(p, "w").write(f"version 1\naccount {u.name}\ntype totp\nalgorithm SHA1\ndigits 6\nperiod 30\nsecret {b32}\nend\n")
             os.chmod(p, 0o600)
         open(os.path.join(bed.root, "oath.users"), "w").write("\n".join(oath) + "\n")
         os.chmod(os.path.join(bed.root, "oath.users"), 0o600)

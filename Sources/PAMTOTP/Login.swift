@@ -371,7 +371,9 @@ struct Login {
     // MARK: - Enrollment
 
     /// Finds and reads the user's enrollment. Files in the user's home are opened with the user's
-    /// file-system identity, so root never follows a link the user planted.
+    /// file-system identity, so root never follows a link the user planted; elsewhere the whole path
+    /// is checked from `/` and never followed through a link, and a root-owned file must name the
+    /// account it was made for (`EnrollmentStorage`).
     private func findEnrollment(_ account: Account?) -> Enrolled {
         guard let account else { return .no(reason: "unknown-user") }
         let path: String
@@ -381,13 +383,9 @@ struct Login {
             log(LOG_ERR, "refused", ["reason": "enrollment-path", "error": error.description])
             return .refused(.systemError)
         }
-        let read: () -> Result<[UInt8], StorageError> = {
-            Result { () throws(StorageError) in try SecureFile.read(path, owner: account.uid) }
-        }
-        var bytes: [UInt8]
+        var contents: EnrollmentStorage.Contents
         do {
-            bytes = try (PathTemplate.usesHome(options.secret) ? FileSystemIdentity.run(uid: account.uid, gid: account.gid, read) : read())
-                .get()
+            contents = try EnrollmentStorage.read(path, account: account, inHome: PathTemplate.usesHome(options.secret))
         } catch {
             if error.isNotFound {
                 if options.debug { log(LOG_DEBUG, "no enrollment", ["file": path]) }
@@ -396,13 +394,24 @@ struct Login {
             log(LOG_ERR, "refused", ["reason": "insecure-or-unreadable-enrollment", "error": error.description])
             return .refused(.denied)
         }
-        defer { Crypto.cleanse(&bytes) }
+        defer { Crypto.cleanse(&contents.bytes) }
+        var enrollment: Enrollment
         do {
-            return .yes(try Enrollment.parse(bytes))
+            enrollment = try Enrollment.parse(contents.bytes)
         } catch {
             log(LOG_ERR, "refused", ["reason": "malformed-enrollment", "file": path, "error": error.description])
             return .refused(.denied)
         }
+        do {
+            try enrollment.checkAccount(account.name, lineRequired: contents.needsAccountLine)
+        } catch {
+            enrollment.cleanse()
+            // What the admin can do about a file written before the `account` line existed.
+            let hint = error == .missing ? "; re-enroll, or add 'account \(account.name)' (pam_totp(8))" : ""
+            log(LOG_ERR, "refused", ["reason": "enrollment-account", "file": path, "error": error.description + hint])
+            return .refused(.denied)
+        }
+        return .yes(enrollment)
     }
 
     /// Logs `event` with the user, the remote host and `fields` as `key=value` pairs, in a fixed

@@ -29,6 +29,11 @@ public struct Enrollment: Equatable, Sendable {
     /// 8 random bytes (hex) the tool gives each new enrollment.
     public var id: String?
 
+    /// The canonical name of the account the enrollment was made for. The tool writes it into every
+    /// enrollment, so that a root-owned file in a central directory, whose owner says nothing about
+    /// whose it is, cannot be used under another user's name (`checkAccount`).
+    public var account: String?
+
     /// Identifies this enrollment in the state, so that what was recorded for an earlier enrollment
     /// (remembered devices, counters) no longer applies after re-enrolling, even with the same key:
     /// the random `id`, or for files without one the first 8 bytes of SHA-256 of secret and creation time.
@@ -66,6 +71,9 @@ public struct Enrollment: Equatable, Sendable {
         var lines = [
             "# pam-totp enrollment (docs/FILEFORMAT.md). Written by pam-totp-setup; keep it private.",
             "version \(Self.formatVersion)",
+        ]
+        if let account { lines.append("account \(account)") }
+        lines += [
             "type \(type.rawValue)",
             "algorithm \(parameters.algorithm.rawValue)",
             "digits \(parameters.digits)",
@@ -89,6 +97,7 @@ public struct Enrollment: Equatable, Sendable {
     public static func parse(_ bytes: [UInt8]) throws(LineFormat.ParseError) -> Enrollment {
         let keys: Set<String> = [
             "type", "algorithm", "digits", "period", "window", "issuer", "secret", "created", "recovery-kdf", "recovery", "counter", "id",
+            "account",
         ]
         let entries = try LineFormat.entries(bytes, version: formatVersion, keys: keys, repeatable: ["recovery"])
         var type: Substring?
@@ -104,6 +113,7 @@ public struct Enrollment: Equatable, Sendable {
         var issuer: String?
         var counter: UInt64?
         var id: String?
+        var account: String?
         var kdf: (iterations: Int, salt: [UInt8])?
         var hashes: [[UInt8]] = []
         var firstRecoveryLine = 0
@@ -125,6 +135,9 @@ public struct Enrollment: Equatable, Sendable {
             case "id":
                 guard Hex.decode(entry.value, length: 8) != nil else { throw invalid }
                 id = String(entry.value)
+            case "account":
+                guard PathTemplate.isSafeUserName(String(entry.value)) else { throw invalid }
+                account = String(entry.value)
             case "counter":
                 counter = UInt64(try LineFormat.integer(entry, in: 0...))
             case "issuer":
@@ -187,6 +200,34 @@ public struct Enrollment: Equatable, Sendable {
         enrollment.counter = counter ?? 0
         enrollment.id = id
         parsed = true
+        enrollment.account = account
         return enrollment
+    }
+
+    /// Why an enrollment cannot be used for an account.
+    public enum AccountProblem: Error, Equatable, Sendable, CustomStringConvertible {
+        /// The `account` line names another account.
+        case otherAccount(String)
+        /// There is no `account` line, and nothing else ties the file to the account.
+        case missing
+
+        public var description: String {
+            switch self {
+            case .otherAccount(let name): return "the enrollment is for account '\(name)'"
+            case .missing: return "owned by root with no 'account' line to tie it to its user"
+            }
+        }
+    }
+
+    /// Checks that this enrollment may be used for the account whose canonical name is `name`: an
+    /// `account` line must name it; and where nothing else ties the file to the account (a root-owned
+    /// file outside the user's home, which anyone able to rename files there could have moved onto
+    /// this user's name), the line must be there.
+    public func checkAccount(_ name: String, lineRequired: Bool) throws(AccountProblem) {
+        if let account {
+            guard account == name else { throw .otherAccount(account) }
+        } else if lineRequired {
+            throw .missing
+        }
     }
 }

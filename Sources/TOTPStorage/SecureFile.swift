@@ -9,10 +9,19 @@ public enum SecureFile {
     /// Opens `path` without following a symbolic link, then checks the open descriptor: a regular
     /// file with one link, owned by `owner` or root, no access for group or others, at most `maxSize`.
     public static func read(_ path: String, owner: uid_t, maxSize: Int = maxSize) throws(StorageError) -> [UInt8] {
+        try read(path, in: AT_FDCWD, displayPath: path, owners: [owner, 0], maxSize: maxSize).bytes
+    }
+
+    /// Opens `name` relative to the directory open as `directory` (or the working directory for
+    /// `AT_FDCWD`) without following a symbolic link, and checks the descriptor as `read(_:owner:)` does.
+    /// - Returns: the bytes and the file's owner.
+    static func read(_ name: String, in directory: Int32, displayPath path: String, owners: [uid_t], maxSize: Int) throws(StorageError)
+        -> (bytes: [UInt8], owner: uid_t)
+    {
         let fd: Int32
         do {
             // O_NONBLOCK: opening a FIFO must not hang the login.
-            fd = try Sys.open(path, O_RDONLY | O_NONBLOCK | Sys.openFlags)
+            fd = try Sys.open(name, O_RDONLY | O_NONBLOCK | Sys.openFlags, relativeTo: directory)
         } catch {
             switch error.code {
             case ENOENT, ENOTDIR: throw .notFound(path: path)
@@ -23,13 +32,13 @@ public enum SecureFile {
         defer { Sys.close(fd) }
         let info: stat
         do { info = try Sys.fstat(fd) } catch { throw .system(operation: "fstat", path: path, errno: error) }
-        try checkPrivateFile(info, path: path, owners: [owner, 0], maxSize: maxSize)
+        try checkPrivateFile(info, path: path, owners: owners, maxSize: maxSize)
         let bytes: [UInt8]?
         do { bytes = try Sys.readAll(fd, limit: maxSize, expectedSize: Int(info.st_size)) } catch {
             throw .system(operation: "read", path: path, errno: error)
         }
         guard let bytes else { throw .tooLarge(path: path, size: maxSize + 1) }
-        return bytes
+        return (bytes, info.st_uid)
     }
 
     /// The checks every private file gets, enrollment or state.

@@ -13,40 +13,15 @@ public final class StateStore {
     /// be cleaned out at any time (pam-totp's tmpfiles.d entry ages its files out).
     public static let unknownSubdirectory = "unknown"
 
-    /// Opens the state directory, creating it (mode 0700) if it is missing. Refuses a directory that
-    /// is a symbolic link, not owned by the running user (root), or writable by group or others:
-    /// the module never writes into a directory someone else controls.
+    /// Opens the state directory, creating it (mode 0700) if it is missing. The module never writes
+    /// into a directory someone else controls, so every directory from `/` down to it is opened
+    /// without following links and checked by descriptor (`SecurePath.openDirectory`): owned by
+    /// root, not writable by group or others (a directory above it may be, with the sticky bit, as
+    /// `/tmp` is), and the state directory itself never writable by group or others. Everything
+    /// afterwards happens relative to the descriptor checked here, whatever is renamed meanwhile.
     public init(path: String) throws(StorageError) {
         self.path = path
-        var info: stat
-        do {
-            info = try Sys.lstat(path)
-        } catch  where error.code == ENOENT {
-            do {
-                // Another login may create it at the same moment; losing that race is fine, the
-                // directory is then checked like any other.
-                do { try Sys.mkdir(path, 0o700) } catch  where error.code == EEXIST {}
-                info = try Sys.lstat(path)
-            } catch {
-                throw .system(operation: "create state directory", path: path, errno: error)
-            }
-        } catch {
-            throw .system(operation: "stat", path: path, errno: error)
-        }
-        guard info.st_mode & S_IFMT == S_IFDIR else {
-            throw .insecureDirectory(path: path, reason: "is a \(fileKind(info.st_mode)), expected a directory")
-        }
-        guard info.st_uid == geteuid() else {
-            throw .insecureDirectory(path: path, reason: "owned by uid \(info.st_uid), expected \(geteuid())")
-        }
-        guard info.st_mode & 0o022 == 0 else {
-            throw .insecureDirectory(path: path, reason: "mode \(String(info.st_mode & 0o7777, radix: 8)) lets group or others write")
-        }
-        do {
-            directory = try Sys.open(path, O_RDONLY | O_DIRECTORY | Sys.openFlags)
-        } catch {
-            throw .system(operation: "open", path: path, errno: error)
-        }
+        directory = try SecurePath.openDirectory(path, createMode: 0o700)
     }
 
     deinit { Sys.close(directory) }

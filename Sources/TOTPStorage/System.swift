@@ -109,7 +109,10 @@ enum Sys {
         _ = try valueOrErrno { unlinkat(directory, name, 0) }
     }
 
-    static func mkdir(_ path: String, _ mode: mode_t) throws(Errno) { _ = try valueOrErrno { Glibc.mkdir(path, mode) } }
+    /// `mkdirat(2)`.
+    static func mkdir(_ name: String, _ mode: mode_t, relativeTo directory: Int32) throws(Errno) {
+        _ = try valueOrErrno { mkdirat(directory, name, mode) }
+    }
 
     /// Takes an open-file-description lock (`F_OFD_SETLKW`) on the whole file, waiting for it. It is
     /// tied to the descriptor: closing it, or the process dying, releases it, so no stale lock can

@@ -211,7 +211,14 @@ struct ImportGoogleAuthenticator: ParsableCommand {
         }
         // A file in the user's home is read as the user; one elsewhere (an admin's central copy) as root.
         let asUser = source.hasPrefix(target.account.home + "/")
-        let read = { Result { () throws(StorageError) in try SecureFile.read(source, owner: target.account.uid) } }
+        // As root, the whole path is checked and no link in it followed, like a central enrollment's.
+        let read = {
+            Result { () throws(StorageError) in
+                asUser
+                    ? try SecureFile.read(source, owner: target.account.uid)
+                    : try SecurePath.readFile(source, owners: [target.account.uid, 0]).bytes
+            }
+        }
         var bytes: [UInt8]
         do {
             bytes = try (asUser ? FileSystemIdentity.run(uid: target.account.uid, gid: target.account.gid, read) : read()).get()

@@ -43,7 +43,8 @@ extension String {
 
 /// A user's enrollment file, read and written the way the module expects: in a home directory with
 /// the user's own file-system identity (so the file is theirs and no link of theirs is followed as
-/// root); in a central directory as root, owned by root.
+/// root); in a central directory as root, owned by root, through a path checked from `/` that no
+/// link is followed in (`SecurePath`), and with an `account` line naming the user.
 struct EnrollmentFile {
     let path: String
     let account: Account
@@ -51,37 +52,53 @@ struct EnrollmentFile {
 
     /// The enrollment, or nil if there is none. Refuses files the module would refuse.
     func read() throws -> Enrollment? {
-        guard var bytes = try readBytes(context: "enrollment") else { return nil }
-        defer { Crypto.cleanse(&bytes) }
-        do { return try Enrollment.parse(bytes) } catch { throw SetupError("enrollment \(path): \(error.description)") }
+        guard var contents = try readContents(context: "enrollment") else { return nil }
+        defer { Crypto.cleanse(&contents.bytes) }
+        var enrollment: Enrollment
+        do { enrollment = try Enrollment.parse(contents.bytes) } catch { throw SetupError("enrollment \(path): \(error.description)") }
+        do { try enrollment.checkAccount(account.name, lineRequired: contents.needsAccountLine) } catch {
+            enrollment.cleanse()
+            throw SetupError(
+                "enrollment \(path): \(error.description)"
+                    + (error == .missing
+                        ? "; if it is \(account.name)'s, add the line 'account \(account.name)' after 'version 1', else re-enroll with `pam-totp-setup enroll --user \(account.name) --force`"
+                        : ""))
+        }
+        return enrollment
     }
 
     /// Whether a file (of any kind) is at `path`; a file the module would refuse still counts.
     func exists() throws -> Bool {
-        guard var bytes = try readBytes(context: "existing enrollment") else { return false }
-        Crypto.cleanse(&bytes)
+        guard var contents = try readContents(context: "existing enrollment") else { return false }
+        Crypto.cleanse(&contents.bytes)
         return true
     }
 
-    /// The file's bytes, read with the checks and the identity the module uses; nil if there is none.
-    private func readBytes(context: String) throws -> [UInt8]? {
-        switch try identity({ Result { () throws(StorageError) in try SecureFile.read(path, owner: account.uid) } }) {
-        case .success(let bytes): return bytes
-        case .failure(let error) where error.isNotFound: return nil
-        case .failure(let error): throw SetupError("\(context): \(error.description)")
+    /// The file, read with the checks and the identity the module uses; nil if there is none.
+    private func readContents(context: String) throws -> EnrollmentStorage.Contents? {
+        do {
+            return try EnrollmentStorage.read(path, account: account, inHome: inHome)
+        } catch {
+            if error.isNotFound { return nil }
+            throw SetupError("\(context): \(error.description)")
         }
     }
 
+    /// Writes `enrollment` with an `account` line naming the user (atomically).
     func write(_ enrollment: Enrollment) throws {
         let (directoryPath, name) = AtomicFile.split(path)
         let owner: (uid_t, gid_t)? = inHome || geteuid() != 0 ? nil : (0, 0)
         let result = try identity {
             Result { () throws(StorageError) in
-                if !inHome { try ensureDirectory(directoryPath) }
-                let directory = try AtomicFile.openDirectory(directoryPath)
+                let directory = try openDirectory(directoryPath, create: true)
                 defer { AtomicFile.closeDirectory(directory) }
-                var bytes = enrollment.serialized()
-                defer { Crypto.cleanse(&bytes) }
+                var tied = enrollment
+                tied.account = account.name
+                var bytes = tied.serialized()
+                defer {
+                    Crypto.cleanse(&bytes)
+                    tied.cleanse()
+                }
                 // One enrollment is written at a time in practice (an admin's tool); leftovers of a
                 // killed run are stale.
                 AtomicFile.removeStaleTemporaries(of: name, in: directory)
@@ -97,7 +114,7 @@ struct EnrollmentFile {
         let (directoryPath, name) = AtomicFile.split(path)
         let result = try identity {
             Result { () throws(StorageError) in
-                let directory = try AtomicFile.openDirectory(directoryPath)
+                let directory = try openDirectory(directoryPath, create: false)
                 defer { AtomicFile.closeDirectory(directory) }
                 try AtomicFile.remove(name: name, in: directory, displayPath: path)
             }
@@ -112,11 +129,11 @@ struct EnrollmentFile {
         }
     }
 
-    /// Creates a missing central directory (mode 0700: only root reads enrollments there).
-    private func ensureDirectory(_ path: String) throws(StorageError) {
-        if mkdir(path, 0o700) != 0 && errno != EEXIST {
-            throw .system(operation: "mkdir", path: path, errno: Errno.current)
-        }
+    /// The enrollment's directory: in a home, as the user opens it; elsewhere checked from `/` like
+    /// the module checks it, and created if missing (mode 0700: only root reads enrollments there).
+    private func openDirectory(_ directoryPath: String, create: Bool) throws(StorageError) -> Int32 {
+        if inHome { return try AtomicFile.openDirectory(directoryPath) }
+        return try SecurePath.openDirectory(directoryPath, createMode: create ? 0o700 : nil)
     }
 }
 

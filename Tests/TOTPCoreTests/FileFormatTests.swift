@@ -51,6 +51,27 @@ final class EnrollmentFormatTests: XCTestCase {
         }
     }
 
+    func testTheAccountLineRoundTripsAndIsChecked() throws {
+        var e = try parse(Self.good)
+        XCTAssertNil(e.account)
+        e.account = "alice"
+        let text = String(decoding: e.serialized(), as: UTF8.self)
+        XCTAssertTrue(text.contains("\nversion 1\naccount alice\n"), text)
+        XCTAssertEqual(try Enrollment.parse(e.serialized()), e)
+        XCTAssertNoThrow(try e.checkAccount("alice", lineRequired: true))
+        XCTAssertThrowsError(try e.checkAccount("Alice", lineRequired: false)) {
+            XCTAssertEqual($0 as? Enrollment.AccountProblem, .otherAccount("alice"))
+        }
+        e.account = nil
+        XCTAssertNoThrow(try e.checkAccount("bob", lineRequired: false))
+        XCTAssertThrowsError(try e.checkAccount("bob", lineRequired: true)) { XCTAssertEqual($0 as? Enrollment.AccountProblem, .missing) }
+        func replacing(_ old: String, _ new: String) -> String { Self.good.replacingOccurrences(old, new) }
+        for bad in ["al ice", "a/b", "..", String(repeating: "a", count: 257)] {
+            XCTAssertEqual(problem(replacing("type totp", "account \(bad)\ntype totp")), .invalidValue(key: "account"), bad)
+        }
+        XCTAssertEqual(problem(replacing("type totp", "account a\naccount b\ntype totp")), .duplicateKey("account"))
+    }
+
     func testEveryTruncationIsRefused() {
         let bytes = Array(Self.good.utf8)
         for length in 0..<bytes.count {

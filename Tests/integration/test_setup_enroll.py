@@ -19,7 +19,7 @@ def test_json_provisioning_enrolls_and_the_login_works(env):
     # Only hashes of the recovery codes are stored.
     assert not any(c.replace("-", "") in text.replace("-", "") for c in data["recovery_codes"])
     assert [l.split()[0] for l in text.splitlines() if not l.startswith("#")] == \
-        ["version", "type", "algorithm", "digits", "period", "secret", "id", "issuer", "created", "recovery-kdf"] + ["recovery"] * 10 + ["end"]
+        ["version", "account", "type", "algorithm", "digits", "period", "secret", "id", "issuer", "created", "recovery-kdf"] + ["recovery"] * 10 + ["end"]
     wait_for_fresh_step()
     assert env.login("alice", totp(KEY, step_offset=1)).rc == PAM_SUCCESS
 

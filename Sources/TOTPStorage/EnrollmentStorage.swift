@@ -1,0 +1,35 @@
+import Glibc
+import TOTPCore
+
+/// Reading a user's enrollment file where the `secret=` template puts it, the same way for the
+/// module and the tool.
+public enum EnrollmentStorage {
+    /// An enrollment file's bytes, and whether its `account` line is needed to tie it to its user.
+    public struct Contents {
+        public var bytes: [UInt8]
+        /// True for a root-owned file outside the user's home: its owner says nothing about whose
+        /// it is, so only its `account` line ties it to the account (`Enrollment.checkAccount`).
+        public let needsAccountLine: Bool
+    }
+
+    /// Reads the enrollment of `account` at `path`.
+    ///
+    /// In the user's home (`inHome`), the file is opened with the user's file-system identity
+    /// (`FileSystemIdentity`), so root never follows a link the user planted and the user's own
+    /// links in the path, such as `/home -> /data/home`, work as they do for the user.
+    /// Elsewhere it is read as root, so the whole path is walked from `/` without following links
+    /// (`SecurePath`): no directory on it may be writable by others (unless sticky, above the file's
+    /// own directory), and the file's own directory not by group either.
+    /// Either way the file must be a private regular file with one link, owned by the user or root.
+    /// - Throws: `StorageError`; `.notFound` means there is no enrollment.
+    public static func read(_ path: String, account: Account, inHome: Bool) throws(StorageError) -> Contents {
+        if inHome {
+            let bytes = try FileSystemIdentity.run(uid: account.uid, gid: account.gid) {
+                Result { () throws(StorageError) in try SecureFile.read(path, owner: account.uid) }
+            }.get()
+            return Contents(bytes: bytes, needsAccountLine: false)
+        }
+        let found = try SecurePath.readFile(path, owners: [account.uid, 0])
+        return Contents(bytes: found.bytes, needsAccountLine: found.owner == 0)
+    }
+}
