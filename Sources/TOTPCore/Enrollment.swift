@@ -57,9 +57,24 @@ public struct Enrollment: Equatable, Sendable {
     /// What a login checks codes against when the account has no enrollment or does not exist, so
     /// that it does the same work and asks the same questions as for an enrolled user
     /// (`decideAttempt(…decoy: true)` never accepts anything).
+    ///
+    /// It is parsed from the text of a file like the ones `pam-totp-setup` writes, so that a login
+    /// without an enrollment runs the same parser, touching the same code, before its first prompt
+    /// as one with an enrollment (docs/PROBE-TIMING.md measures the difference).
     public static var decoy: Enrollment {
-        Enrollment(parameters: .standard, secret: [UInt8](repeating: 0, count: 20), recovery: .decoy)
+        var bytes = decoyText
+        defer { Crypto.cleanse(&bytes) }
+        if let parsed = try? parse(bytes) { return parsed }
+        return Enrollment(parameters: .standard, secret: [UInt8](repeating: 0, count: 20), recovery: .decoy)
     }
+
+    private static let decoyText: [UInt8] = {
+        var model = Enrollment(parameters: .standard, secret: [UInt8](repeating: 0, count: 20), created: 0, recovery: .decoy)
+        model.id = "0000000000000000"
+        model.issuer = "pam-totp"
+        model.account = "decoy"
+        return model.serialized()
+    }()
 
     /// Overwrites the secret in this copy.
     public mutating func cleanse() {

@@ -302,6 +302,7 @@ final class HardeningTests: XCTestCase {
 
     func testADecoyDoesTheSameWorkAndNeverAccepts() throws {
         let decoy = Enrollment.decoy
+        XCTAssertEqual(decoy.id, "0000000000000000", "the decoy is parsed from its text, as a real enrollment is")
         let right = PreparedInput.otp(OTP.totp(secret: decoy.secret, at: now, parameters: .standard))
         let result = decideAttempt(input: right, enrollment: decoy, state: UserState(), now: now, policy: policy, origin: home, decoy: true)
         XCTAssertEqual(result.outcome, .wrongCode)
