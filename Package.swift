@@ -26,7 +26,9 @@ let package = Package(
         .library(name: "TOTPCore", targets: ["TOTPCore"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        // Exact: the help texts it renders are snapshotted in Tests/integration/help/, so a new
+        // version must be taken on purpose, with the snapshots updated in the same commit.
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2")
     ],
     targets: [
         // System libraries: each is a module map and one umbrella header.

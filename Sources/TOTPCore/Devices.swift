@@ -5,16 +5,19 @@ public enum RememberDuration {
     public static func parse(_ text: Substring) -> Int64? {
         guard let unit = text.last else { return nil }
         let multiplier: Int64
-        var digits = text
+        var digits = text.dropLast()
         switch unit {
         case "s": multiplier = 1
         case "m": multiplier = 60
         case "h": multiplier = 3600
         case "d": multiplier = 86_400
         case "w": multiplier = 604_800
-        default: multiplier = 1
+        case "0"..."9":
+            // A bare number is seconds; any other last character is an unknown unit.
+            multiplier = 1
+            digits = text
+        default: return nil
         }
-        if !unit.isNumber { digits = text.dropLast() }
         guard let value = LineFormat.decimal(digits), value <= 1_000_000_000 else { return nil }
         let seconds = Int64(value) * multiplier
         return range.contains(seconds) ? seconds : nil

@@ -5,7 +5,7 @@ public struct UserState: Equatable, @unchecked Sendable {
     /// The time step of the last accepted TOTP code; codes for it or earlier steps are refused.
     public var lastStep: UInt64?
     /// The most recently accepted TOTP steps (at most `maxRecentSteps`), so that after the clock was
-    /// corrected it is known which earlier steps were used (`clockResync`).
+    /// corrected it is known which earlier steps were used (`decideTOTP`).
     public var recentSteps: [UInt64] = []
     /// The largest step dropped from `recentSteps`: no clock resynchronisation goes below it.
     public var forgottenStep: UInt64?
@@ -44,16 +44,11 @@ public struct UserState: Equatable, @unchecked Sendable {
 
     public init() {}
 
+    /// Two states are equal when they would be written the same: what the file holds is what is
+    /// compared, so a field added to the file can never be left out of the comparison that decides
+    /// whether a login writes the state.
     public static func == (a: UserState, b: UserState) -> Bool {
-        a.lastStep == b.lastStep && a.recentSteps == b.recentSteps && a.forgottenStep == b.forgottenStep && a.aheadSteps == b.aheadSteps
-            && a.totpResync?.step == b.totpResync?.step && a.totpResync?.at == b.totpResync?.at
-            && a.usedRecovery == b.usedRecovery && a.failures == b.failures && a.unfamiliarFailures == b.unfamiliarFailures
-            && a.familiarFailures == b.familiarFailures
-            && a.familiar == b.familiar && a.overflow == b.overflow && a.lastFailure == b.lastFailure
-            && a.sources == b.sources
-            && a.devices == b.devices && a.hotpNext?.enrollment == b.hotpNext?.enrollment && a.hotpNext?.counter == b.hotpNext?.counter
-            && a.hotpResync?.enrollment == b.hotpResync?.enrollment && a.hotpResync?.counter == b.hotpResync?.counter
-            && a.hotpResync?.at == b.hotpResync?.at
+        a.serialized() == b.serialized()
     }
 
     /// The unexpired record of `device` under `enrollment`, if any.

@@ -130,6 +130,37 @@ final class StateFormatTests: XCTestCase {
         XCTAssertEqual(try UserState.parse(state.serialized()), state)
     }
 
+    /// Equality decides whether a login writes the state, so it must see every field the file holds:
+    /// a state that lacks any one line of a full state is a different state.
+    func testEqualityCoversEveryPersistedField() throws {
+        var full = UserState()
+        full.lastStep = 59_000_000
+        full.recentSteps = [58_999_999, 59_000_000]
+        full.forgottenStep = 58_000_000
+        full.aheadSteps = [59_002_880]
+        full.totpResync = (59_000_001, 1_700_000_030)
+        full.usedRecovery = ["0011223344556677"]
+        full.failures = 4
+        full.unfamiliarFailures = 3
+        full.familiarFailures = 1
+        full.lastFailure = 1_700_000_000
+        full.sources = [SourceFailures(source: "192.0.2.1", failures: 2, last: 1_700_000_000)]
+        full.overflow = SourceFailures(source: "*", failures: 5, last: 1_700_000_001)
+        full.familiar = [FamiliarOrigin(id: "192.0.2.9", last: 1_699_000_000)]
+        full.devices = [
+            RememberedDevice(enrollment: "00112233aabbccdd", device: .address("192.0.2.9"), created: 1_699_000_000, expires: 1_800_000_000)
+        ]
+        full.hotpNext = ("00112233aabbccdd", 42)
+        full.hotpResync = ("00112233aabbccdd", 90, 1000)
+        let lines = String(decoding: full.serialized(), as: UTF8.self).split(separator: "\n")
+        XCTAssertEqual(try UserState.parse(full.serialized()), full)
+        for (index, line) in lines.enumerated()
+        where !["version", "failures", "unfamiliar-failures", "end"].contains(line.split(separator: " ")[0]) && !line.hasPrefix("#") {
+            let without = lines.enumerated().filter { $0.offset != index }.map(\.element).joined(separator: "\n") + "\n"
+            XCTAssertNotEqual(try UserState.parse(Array(without.utf8)), full, String(line))
+        }
+    }
+
     func testBrokenStateIsRefused() {
         let good = Array(UserState().serialized())
         for length in 0..<good.count { XCTAssertThrowsError(try UserState.parse(Array(good[0..<length]))) }

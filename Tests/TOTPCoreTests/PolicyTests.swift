@@ -57,7 +57,8 @@ final class DeviceTests: XCTestCase {
         XCTAssertEqual(RememberDuration.parse("2w"), 1_209_600)
         XCTAssertEqual(RememberDuration.parse("90m"), 5400)
         XCTAssertEqual(RememberDuration.parse("3600"), 3600)
-        for bad in ["", "d", "30x", "-1d", "59s", "401d", "1.5d", "99999999999d"] {
+        // "100x" and "3600x": an unknown unit is refused, not read as seconds.
+        for bad in ["", "d", "30x", "100x", "3600x", "90٣", "-1d", "59s", "401d", "1.5d", "99999999999d"] {
             XCTAssertNil(RememberDuration.parse(Substring(bad)), bad)
         }
         XCTAssertEqual(RememberDuration.describe(2_592_000), "30 days")
