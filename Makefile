@@ -8,6 +8,8 @@ PYTHON      ?= /usr/bin/python3
 # The system's PAM module directory, derived from where libpam lives (…/lib/<triplet>/security on Debian).
 PAMDIR      ?= $(shell dirname "$$(ldconfig -p | awk '/libpam\.so\.0 / {print $$NF; exit}')")/security
 STATEDIR    ?= /var/lib/pam-totp
+# fail2ban reads only /etc/fail2ban, whatever PREFIX is; the jail is shipped disabled (fail2ban/jail.d).
+SYSCONFDIR  ?= /etc
 DOCDIR      ?= $(PREFIX)/share/doc/pam-totp
 MANDIR      ?= $(PREFIX)/share/man
 
@@ -28,7 +30,7 @@ RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) --disable-local-
 DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
                 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
-                openssh-server openssh-client ocserv openconnect gnutls-bin sudo
+                openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban
 
 .PHONY: all build deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe hot-functions
 
@@ -88,10 +90,11 @@ demo: build harness
 demo-auto: build harness
 	DEMO_AUTO=1 $(PYTHON) demo/demo.py
 
+# The tool goes to bin, not sbin: users enroll themselves with it, and sbin is not on their PATH.
 install: build
-	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DOCDIR)/pam.d-examples
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DOCDIR)/pam.d-examples
 	install -m 0644 build/pam_totp.so $(DESTDIR)$(PAMDIR)/pam_totp.so
-	install -m 0755 build/pam-totp-setup $(DESTDIR)$(PREFIX)/sbin/pam-totp-setup
+	install -m 0755 build/pam-totp-setup $(DESTDIR)$(PREFIX)/bin/pam-totp-setup
 	install -m 0644 pam.d-examples/* $(DESTDIR)$(DOCDIR)/pam.d-examples/
 	install -m 0644 README.md docs/FILEFORMAT.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
@@ -105,9 +108,16 @@ install: build
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
 	install -d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 	sed 's|/var/lib/pam-totp|$(STATEDIR)|' tmpfiles.d/pam-totp.conf > $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/pam-totp.conf
+	install -d $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d $(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d
+	install -m 0644 fail2ban/filter.d/pam-totp.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/pam-totp.conf
+	install -m 0644 fail2ban/jail.d/pam-totp.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d/pam-totp.conf
 
+# Also removes the tool from sbin, where installs before issue 12 put it.
 uninstall:
-	rm -f $(DESTDIR)$(PAMDIR)/pam_totp.so $(DESTDIR)$(PREFIX)/sbin/pam-totp-setup
+	rm -f $(DESTDIR)$(PAMDIR)/pam_totp.so $(DESTDIR)$(PREFIX)/bin/pam-totp-setup $(DESTDIR)$(PREFIX)/sbin/pam-totp-setup
+	rm -f $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/pam-totp.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d/pam-totp.conf
+	-rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d $(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d \
+	    $(DESTDIR)$(SYSCONFDIR)/fail2ban 2>/dev/null
 	rm -rf $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man1/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man8/pam_totp.8 \
 	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/pam-totp.conf
