@@ -28,11 +28,13 @@ RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) --disable-local-
                    -Xlinker --symbol-ordering-file=$(CURDIR)/tools/link/hot-functions.txt -Xlinker --no-warn-symbol-ordering
 
 # libstdc++-12-dev: libstdc++.a, which the release link puts into the module (tools/link/libstdc++.so).
+# debhelper, lintian, dpkg-dev, fakeroot: make deb and its test. fail2ban: fail2ban-regex for the filter
+# test. systemd-journal-remote: writes the journal file the Troubleshooting advice is tested on.
 DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
                 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \
-                debhelper lintian dpkg-dev fakeroot
+                debhelper lintian dpkg-dev fakeroot systemd-journal-remote
 
 .PHONY: all build deb deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe hot-functions
 
