@@ -8,8 +8,11 @@ PYTHON      ?= /usr/bin/python3
 # The system's PAM module directory, derived from where libpam lives (…/lib/<triplet>/security on Debian).
 PAMDIR      ?= $(shell dirname "$$(ldconfig -p | awk '/libpam\.so\.0 / {print $$NF; exit}')")/security
 STATEDIR    ?= /var/lib/pam-totp
+# fail2ban reads only /etc/fail2ban, whatever PREFIX is; the jail is shipped disabled (fail2ban/jail.d).
+SYSCONFDIR  ?= /etc
 DOCDIR      ?= $(PREFIX)/share/doc/pam-totp
 MANDIR      ?= $(PREFIX)/share/man
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 
 RELEASE_SCRATCH := .build-release
 DEBUG_SCRATCH   := .build-debug
@@ -25,12 +28,15 @@ RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) --disable-local-
                    -Xlinker --symbol-ordering-file=$(CURDIR)/tools/link/hot-functions.txt -Xlinker --no-warn-symbol-ordering
 
 # libstdc++-12-dev: libstdc++.a, which the release link puts into the module (tools/link/libstdc++.so).
+# debhelper, lintian, dpkg-dev, fakeroot: make deb and its test. fail2ban: fail2ban-regex for the filter
+# test. systemd-journal-remote: writes the journal file the Troubleshooting advice is tested on.
 DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
                 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
-                openssh-server openssh-client ocserv openconnect gnutls-bin sudo
+                openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \
+                debhelper lintian dpkg-dev fakeroot systemd-journal-remote
 
-.PHONY: all build deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe hot-functions
+.PHONY: all build deb deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe hot-functions
 
 all: build
 
@@ -70,13 +76,31 @@ build/libfree_scan.so: Tests/harness/free_scan.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
-check: lint build harness unit demo-auto integration
+check: lint build harness unit demo-auto deb integration
+
+# The Debian package (debian/), from the release build in build/ (debian/rules says why), staged in
+# build/deb/pam-totp-VERSION so that dpkg-buildpackage writes its results into build/deb/, not into
+# the repository's parent directory. Tests/e2e/test_package.py runs lintian on it, installs, uses
+# and purges it.
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version)
+DEB_STAGE   = build/deb/pam-totp-$(DEB_VERSION)
+deb: build
+	@tool="$$(build/pam-totp-setup --version)"; test "$$tool" = "$(DEB_VERSION)" || \
+	    { echo "debian/changelog says $(DEB_VERSION) but pam-totp-setup --version says $$tool"; exit 1; }
+	rm -rf build/deb
+	mkdir -p $(DEB_STAGE)/build $(DEB_STAGE)/docs
+	cp -r debian Makefile README.md man pam.d-examples tmpfiles.d fail2ban $(DEB_STAGE)/
+	cp docs/FILEFORMAT.md $(DEB_STAGE)/docs/
+	cp build/pam_totp.so build/pam-totp-setup $(DEB_STAGE)/build/
+	cd $(DEB_STAGE) && dpkg-buildpackage --build=binary --no-sign
+	@ls build/deb/*.deb
 
 unit:
 	$(SWIFT) test --scratch-path $(DEBUG_SCRATCH) --disable-swift-testing
 
 # The module and the tool through real libpam stacks (Tests/integration), and real sshd, ocserv and
-# sudo with their real clients on 127.0.0.1 (Tests/e2e). Needs root; changes nothing in /etc.
+# sudo with their real clients on 127.0.0.1 (Tests/e2e). Needs root; changes nothing in /etc but for
+# Tests/e2e/test_package.py, which installs and purges build/deb's package (and restores what was there).
 integration: build harness
 	$(PYTHON) -m pytest -q Tests/integration Tests/e2e
 
@@ -88,31 +112,40 @@ demo: build harness
 demo-auto: build harness
 	DEMO_AUTO=1 $(PYTHON) demo/demo.py
 
+# The tool goes to bin, not sbin: users enroll themselves with it, and sbin is not on their PATH.
+# bash-completion sources its files: argument-parser's "#!/bin/bash" line is dropped (lintian flags it).
 install: build
-	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(DOCDIR)/pam.d-examples
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DOCDIR)/pam.d-examples
 	install -m 0644 build/pam_totp.so $(DESTDIR)$(PAMDIR)/pam_totp.so
-	install -m 0755 build/pam-totp-setup $(DESTDIR)$(PREFIX)/sbin/pam-totp-setup
+	install -m 0755 build/pam-totp-setup $(DESTDIR)$(PREFIX)/bin/pam-totp-setup
 	install -m 0644 pam.d-examples/* $(DESTDIR)$(DOCDIR)/pam.d-examples/
 	install -m 0644 README.md docs/FILEFORMAT.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/pam_totp.8 $(DESTDIR)$(MANDIR)/man8/
-	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(ZSHCOMPDIR) \
 	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	build/pam-totp-setup --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pam-totp-setup
-	build/pam-totp-setup --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_pam-totp-setup
+	build/pam-totp-setup --generate-completion-script bash | sed '1{/^#!/d}' > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pam-totp-setup
+	build/pam-totp-setup --generate-completion-script zsh > $(DESTDIR)$(ZSHCOMPDIR)/_pam-totp-setup
 	build/pam-totp-setup --generate-completion-script fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/pam-totp-setup.fish
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)
 	install -d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 	sed 's|/var/lib/pam-totp|$(STATEDIR)|' tmpfiles.d/pam-totp.conf > $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/pam-totp.conf
+	install -d $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d $(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d
+	install -m 0644 fail2ban/filter.d/pam-totp.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/pam-totp.conf
+	install -m 0644 fail2ban/jail.d/pam-totp.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d/pam-totp.conf
 
+# Also removes the tool from sbin, where installs before issue 12 put it.
 uninstall:
-	rm -f $(DESTDIR)$(PAMDIR)/pam_totp.so $(DESTDIR)$(PREFIX)/sbin/pam-totp-setup
+	rm -f $(DESTDIR)$(PAMDIR)/pam_totp.so $(DESTDIR)$(PREFIX)/bin/pam-totp-setup $(DESTDIR)$(PREFIX)/sbin/pam-totp-setup
+	rm -f $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/pam-totp.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d/pam-totp.conf
+	-rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d $(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d \
+	    $(DESTDIR)$(SYSCONFDIR)/fail2ban 2>/dev/null
 	rm -rf $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(MANDIR)/man1/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man8/pam_totp.8 \
 	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/pam-totp.conf
 	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pam-totp-setup \
-	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_pam-totp-setup \
+	    $(DESTDIR)$(ZSHCOMPDIR)/_pam-totp-setup \
 	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/pam-totp-setup.fish
 	@echo "left $(STATEDIR) in place: it holds users' replay and recovery-code state"
 
