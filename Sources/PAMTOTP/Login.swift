@@ -376,24 +376,32 @@ struct Login {
     /// account it was made for (`EnrollmentStorage`).
     private func findEnrollment(_ account: Account?) -> Enrolled {
         guard let account else { return .no(reason: "unknown-user") }
-        let path: String
-        do {
-            path = try PathTemplate.expand(options.secret, user: account.name, home: account.home)
-        } catch {
-            log(LOG_ERR, "refused", ["reason": "enrollment-path", "error": error.description])
-            return .refused(.systemError)
-        }
-        var contents: EnrollmentStorage.Contents
-        do {
-            contents = try EnrollmentStorage.read(path, account: account, inHome: PathTemplate.usesHome(options.secret))
-        } catch {
-            if error.isNotFound {
-                if options.debug { log(LOG_DEBUG, "no enrollment", ["file": path]) }
-                return .no(reason: "not-enrolled")
+        // The locations in order (central first, where the admin put them): the first that holds a
+        // file is the user's. A file that is there but refused ends the search: falling through to
+        // a later location would let a user's own file stand in for one the admin's checks refused.
+        var path = ""
+        var located: EnrollmentStorage.Contents?
+        for template in options.secretTemplates {
+            do {
+                path = try PathTemplate.expand(template, user: account.name, home: account.home)
+            } catch {
+                log(LOG_ERR, "refused", ["reason": "enrollment-path", "error": error.description])
+                return .refused(.systemError)
             }
-            log(LOG_ERR, "refused", ["reason": "insecure-or-unreadable-enrollment", "error": error.description])
-            return .refused(.denied)
+            do {
+                located = try EnrollmentStorage.read(path, account: account, inHome: PathTemplate.usesHome(template))
+                break
+            } catch {
+                if error.isNotFound {
+                    if options.debug { log(LOG_DEBUG, "no enrollment", ["file": path]) }
+                    continue
+                }
+                log(LOG_ERR, "refused", ["reason": "insecure-or-unreadable-enrollment", "error": error.description])
+                return .refused(.denied)
+            }
         }
+        guard var contents = located else { return .no(reason: "not-enrolled") }
+        located = nil  // the only reference left is `contents`, so cleansing it clears the bytes
         defer { Crypto.cleanse(&contents.bytes) }
         var enrollment: Enrollment
         do {

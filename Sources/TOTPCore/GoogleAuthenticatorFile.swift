@@ -9,6 +9,9 @@ public struct GoogleAuthenticatorFile: Equatable, Sendable {
     public var scratchCodes: [String]
     /// `" HOTP_COUNTER N`: a counter-based (HOTP) enrollment, and its next counter.
     public var hotpCounter: UInt64?
+    /// `" DISALLOW_REUSE T1 T2 …`: the time steps (Unix time / STEP_SIZE) whose codes
+    /// google-authenticator has accepted recently; their codes must not be accepted again after the import.
+    public var usedSteps: [UInt64] = []
 
     public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
         case notTOTP
@@ -44,6 +47,11 @@ public struct GoogleAuthenticatorFile: Equatable, Sendable {
                     guard words.count == 2, let value = LineFormat.decimal(words[1]) else { throw .badLine(index + 1) }
                     file.hotpCounter = UInt64(value)
                 case "TOTP_AUTH": totp = true
+                case "DISALLOW_REUSE":
+                    for word in words.dropFirst() {
+                        guard let value = LineFormat.decimal(word) else { throw .badLine(index + 1) }
+                        file.usedSteps.append(UInt64(value))
+                    }
                 case "WINDOW_SIZE":
                     guard words.count == 2, let value = LineFormat.decimal(words[1]), (1...100).contains(value) else {
                         throw .badLine(index + 1)
@@ -54,7 +62,7 @@ public struct GoogleAuthenticatorFile: Equatable, Sendable {
                     guard OTPParameters.periodRange.contains(value) else { throw .unsupportedStep(value) }
                     file.stepSize = value
                 default:
-                    continue  // RATE_LIMIT, DISALLOW_REUSE, TIME_SKEW…: pam-totp has its own equivalents.
+                    continue  // RATE_LIMIT, TIME_SKEW…: pam-totp has its own equivalents.
                 }
             } else if line.utf8.count == 8, line.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
                 file.scratchCodes.append(String(line))

@@ -8,7 +8,10 @@ public struct ModuleOptions: Equatable, Sendable {
     public static let retriesRange = 1...10
     public static let maxValueLength = 1024
 
-    public var secret = defaultSecret
+    /// `secret=`: where enrollments live, one template or a `:`-separated list (`PathTemplate.list`).
+    public private(set) var secret = defaultSecret
+    /// The enrollment locations in `secret`, in the order they are looked at; the first holding a file wins.
+    public private(set) var secretTemplates = [defaultSecret]
     public var stateDirectory = defaultState
     public var window = 1
     public var retries = 3
@@ -47,6 +50,12 @@ public struct ModuleOptions: Equatable, Sendable {
     public enum FirstPass: Equatable, Sendable { case no, tryFirst, useFirst }
 
     public static let defaultForwardPrompt = "Password & verification code: "
+
+    /// Sets `secret` and its locations, if the value is a valid list.
+    public mutating func setSecret(_ text: String) throws(PathTemplate.Problem) {
+        secretTemplates = try PathTemplate.list(text)
+        secret = text
+    }
 
     /// The prompt actually shown.
     public var effectivePrompt: String { forwardPass && !promptGiven ? Self.defaultForwardPrompt : prompt }
@@ -133,10 +142,9 @@ public struct ModuleOptions: Equatable, Sendable {
             switch name {
             case "secret":
                 let text = try required()
-                do { try PathTemplate.validate(text) } catch {
+                do { try options.setSecret(text) } catch {
                     throw .invalidValue(option: shortName, value: String(text.prefix(80)), expected: error.description)
                 }
-                options.secret = text
             case "state":
                 let text = try required()
                 guard text.hasPrefix("/"), !text.contains("%") else {

@@ -6,6 +6,9 @@ public enum PathTemplate {
         case unknownEscape
         case unsafeUserName
         case badHome
+        case sharedFile
+        case emptyInList
+        case tooManyInList
 
         public var description: String {
             switch self {
@@ -13,8 +16,45 @@ public enum PathTemplate {
             case .unknownEscape: return "only %u, %h and %% may follow a percent sign"
             case .unsafeUserName: return "user name cannot be used in a path"
             case .badHome: return "home directory is not an absolute path"
+            case .sharedFile:
+                return "a location outside the home directory must contain %u, or every user would share one enrollment file"
+            case .emptyInList: return "an empty location in the ':'-separated list"
+            case .tooManyInList: return "at most \(maxTemplates) locations may be listed"
             }
         }
+    }
+
+    /// How many locations a `secret=` list may name.
+    public static let maxTemplates = 4
+
+    /// The locations in a `secret=` value, in the order they are looked at: one template, or several
+    /// separated by `:` (the first that holds a user's enrollment is theirs).
+    ///
+    /// A template outside the home must contain `%u`: without it, every user would be given the same
+    /// file, and the first user's enrollment would be everybody's.
+    public static func list(_ text: String) throws(Problem) -> [String] {
+        let templates = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard templates.count <= maxTemplates else { throw .tooManyInList }
+        for template in templates {
+            guard !template.isEmpty else { throw .emptyInList }
+            try validate(template)
+            if !usesHome(template) && !namesUser(template) { throw .sharedFile }
+        }
+        return templates
+    }
+
+    /// Whether the template contains `%u`.
+    public static func namesUser(_ template: String) -> Bool {
+        var escape = false
+        for byte in template.utf8 {
+            if escape {
+                if byte == UInt8(ascii: "u") { return true }
+                escape = false
+            } else if byte == UInt8(ascii: "%") {
+                escape = true
+            }
+        }
+        return false
     }
 
     /// Whether the template names a file in the user's home (read and written with the user's privileges).

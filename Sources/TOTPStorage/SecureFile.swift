@@ -77,3 +77,19 @@ public enum FileSystemIdentity {
         return body()
     }
 }
+
+extension SecureFile {
+    /// Makes the regular file open as `fd` private to its owner (mode 0600, `fchmod`) before secrets
+    /// are written to it, whatever the umask it was created with: `pam-totp-setup … --json > alice.json`
+    /// must not leave alice's secret readable by others. Pipes, terminals and devices are left alone.
+    /// A file owned by someone else is refused, since its owner could read what is written.
+    /// - Throws: `.wrongOwner` or `.system` (`fstat`, `fchmod`); nothing has been written then.
+    public static func restrictToOwner(_ fd: Int32, displayPath: String) throws(StorageError) {
+        let info: stat
+        do { info = try Sys.fstat(fd) } catch { throw .system(operation: "fstat", path: displayPath, errno: error) }
+        guard info.st_mode & S_IFMT == S_IFREG else { return }
+        guard info.st_uid == geteuid() else { throw .wrongOwner(path: displayPath, uid: info.st_uid) }
+        guard info.st_mode & 0o077 != 0 else { return }
+        do { try Sys.fchmod(fd, 0o600) } catch { throw .system(operation: "fchmod", path: displayPath, errno: error) }
+    }
+}

@@ -38,7 +38,7 @@ struct Enroll: ParsableCommand {
     @Flag(name: .long, help: "Print the URI and recovery codes as JSON on stdout, for provisioning scripts.")
     var json = false
 
-    @Flag(name: .long, help: "Replace an existing enrollment.")
+    @Flag(name: .long, help: "Replace an existing enrollment (after a current code or a recovery code, unless root uses --user).")
     var force = false
 
     @Flag(name: .customLong("no-verify"), help: "Save without a confirmation code (root only; the output says so).")
@@ -63,9 +63,19 @@ struct Enroll: ParsableCommand {
 
     func run() throws {
         let target = try common.resolve()
-        if !force, try target.file.exists() {
-            throw SetupError("\(target.name) is already enrolled (\(target.file.path)); use --force to replace the enrollment")
+        // Replacing an enrollment needs the same proof as removing it (`reset`): a current code or a
+        // recovery code, unless root acts on someone else (--user).
+        if target.file.isPresent {
+            guard force else {
+                _ = try target.file.exists()  // a file the module refuses: say why
+                throw SetupError("\(target.name) is already enrolled (\(target.file.path)); use --force to replace the enrollment")
+            }
+            if !(common.user != nil && getuid() == 0), var existing = try target.file.read() {
+                defer { existing.cleanse() }
+                try proveHolding(target, existing, allowRecovery: true, out: Output(json: json))
+            }
         }
+        try protectStandardOutput()
         let parameters = OTPParameters(algorithm: HashAlgorithm(name: algorithm) ?? .sha1, digits: digits, period: period)
         var secret = try key.map(Self.decodeKey) ?? Crypto.randomBytes(20)
         defer { Crypto.cleanse(&secret) }
@@ -80,14 +90,22 @@ struct Enroll: ParsableCommand {
         let uri = OTPAuthURI.uri(issuer: issuerName, account: target.name, enrollment: enrollment)
 
         let out = Output(json: json)
+        var caption: [String]
         if hotp {
-            out.prose("Enrolling a counter-based (HOTP) token. Press its button and type the code it shows;")
-            out.prose("the enrollment is saved only if that code is right.")
+            caption = ["Enrolling a counter-based (HOTP) token."]
+        } else if qr.qr == .none {
+            caption = ["Type the secret (or open the URI) in an authenticator app."]
         } else {
-            out.prose("Scan this QR code with an authenticator app (or type the secret into it).")
-            out.prose("Then type the code the app shows; the enrollment is saved only if that code is right.")
+            caption = ["Scan this QR code with an authenticator app (or type the secret into it)."]
         }
-        try qr.present(uri: uri, secret: secret, out: out)
+        if noVerify {
+            caption.append("This enrollment is saved without a confirmation code (--no-verify).")
+        } else if hotp {
+            caption.append("Press its button and type the code it shows; the enrollment is saved only if that code is right.")
+        } else {
+            caption.append("Then type the code the app shows; the enrollment is saved only if that code is right.")
+        }
+        try qr.present(uri: uri, secret: secret, caption: caption, out: out)
         if noVerify {
             out.prose("WARNING: --no-verify: this enrollment was NOT confirmed with a code from the app.")
         } else if let used = try confirm(enrollment, hotpWindow: target.options.hotpWindow, out: out) {
@@ -111,15 +129,24 @@ struct Enroll: ParsableCommand {
         }
     }
 
-    /// Reads codes from standard input until one verifies; at a terminal a wrong code may be retried.
+    /// Reads codes from standard input until one verifies. At a terminal a wrong or empty answer may
+    /// be retried as often as needed, with the same secret: the user has already scanned it, so
+    /// making a new one after a few typos (or a phone with a wrong clock) would only make them scan
+    /// again. Ctrl-C or end of input stops, and nothing is saved.
     /// - Returns: for HOTP, the counter the code matched (so that it is never accepted again).
     private func confirm(_ enrollment: Enrollment, hotpWindow: Int, out: Output) throws -> UInt64? {
         let parameters = enrollment.parameters
-        let attempts = isatty(STDIN_FILENO) == 1 ? 3 : 1
-        for attempt in 1...attempts {
+        let interactive = isatty(STDIN_FILENO) == 1
+        var wrong = 0
+        while true {
             out.ask(enrollment.type == .hotp ? "Code from the token: " : "Code from the app: ")
             guard let line = out.answer() else {
                 throw SetupError("no code was given on standard input; nothing was saved")
+            }
+            if line.trimmingSpaces.isEmpty {
+                guard interactive else { throw SetupError("no code was given on standard input; nothing was saved") }
+                out.prose("No code was given. Type the \(parameters.digits)-digit code, or press Ctrl-C to stop (nothing is saved).")
+                continue
             }
             if case .otp(let code) = CodeInput.classify(Array(line.utf8), digits: parameters.digits) {
                 if enrollment.type == .hotp {
@@ -135,9 +162,18 @@ struct Enroll: ParsableCommand {
                     return nil
                 }
             }
-            if attempt < attempts { out.prose("That code does not match. Check the app shows this account, and try again.") }
+            guard interactive else {
+                throw SetupError("the code does not match; nothing was saved (is the clock on this machine and on the phone right?)")
+            }
+            wrong += 1
+            if wrong < 3 {
+                out.prose("That code does not match. Check the app shows this account, and try again.")
+            } else {
+                out.prose(
+                    "That code does not match. The secret stays the same, so there is no need to scan again: check that the clocks of this machine and of the phone are right, then type a new code (Ctrl-C stops; nothing is saved)."
+                )
+            }
         }
-        throw SetupError("the code does not match; nothing was saved (is the clock on this machine and on the phone right?)")
     }
 
     static func decodeKey(_ text: String) throws -> [UInt8] {

@@ -22,6 +22,10 @@ struct Status: ParsableCommand {
                 print(JSON.render([("user", .string(target.name)), ("enrolled", .bool(false)), ("file", .string(target.file.path))]))
             } else {
                 print("\(target.name) is not enrolled (no \(target.file.path)).")
+                if !target.hidden.isEmpty {
+                    print(
+                        "An administrator may also keep enrollments in \(target.hidden.joined(separator: ", ")), which only root can see.")
+                }
             }
             return
         }
@@ -75,7 +79,7 @@ struct Status: ParsableCommand {
             print("  Recovery codes: \(issued) issued (how many are used is known to root only)")
         }
         if let state {
-            let last = state.lastFailure.map { ", last at \(UTCTimestamp.format($0))" } ?? ""
+            let last = state.failures > 0 ? state.lastFailure.map { ", last at \(UTCTimestamp.format($0))" } ?? "" : ""
             print("  Failed attempts since the last success: \(state.failures)\(last)")
             print("  In a row:       \(state.unfamiliarFailures) from unfamiliar places, \(state.familiarFailures) from familiar ones")
             let familiar = state.familiar.filter { now - $0.last <= UserState.familiarPeriod }.map(\.id)
@@ -125,6 +129,7 @@ struct RecoveryCodes: ParsableCommand {
         let target = try common.resolve()
         var enrollment = try target.enrollment()
         defer { enrollment.cleanse() }
+        try protectStandardOutput()
         let out = Output(json: json)
         try proveHolding(target, enrollment, allowRecovery: true, out: out)
         let codes = try RecoveryCode.generate(count: count)
@@ -152,7 +157,10 @@ struct Show: ParsableCommand {
         defer { enrollment.cleanse() }
         let out = Output(json: false)
         try proveHolding(target, enrollment, allowRecovery: false, out: out)
-        try qr.present(uri: target.uri(for: enrollment), secret: enrollment.secret, out: out)
+        try protectStandardOutput()
+        try qr.present(
+            uri: target.uri(for: enrollment), secret: enrollment.secret,
+            caption: ["Scan this QR code with the authenticator app on the new phone (or type the secret into it)."], out: out)
     }
 }
 
@@ -178,7 +186,16 @@ struct Reset: ParsableCommand {
             logAdminAction("reset: removed the enrollment of user=\(target.name) file=\(target.file.path) by=\(invokingUser())")
         }
         out.prose("Removed the enrollment of \(target.name) (\(target.file.path)).")
-        out.prose("Run pam-totp-setup again to enroll a new phone.")
+        // Another location may hold an older enrollment, which the module now uses.
+        if let next = try? common.resolve(), next.file.path != target.file.path, (try? next.file.exists()) == true {
+            out.prose("WARNING: the enrollment in \(next.file.path) is the one logins use now.")
+        } else if byAdmin {
+            out.prose("WARNING: logins of \(target.name) that need a code now fail until they are enrolled again:")
+            out.prose("  pam-totp-setup enroll --user \(target.name)")
+        } else {
+            out.prose("WARNING: logins that need a code now fail until you enroll again. Do it now, before you close")
+            out.prose("this session: run pam-totp-setup.")
+        }
     }
 }
 
@@ -188,7 +205,8 @@ struct ImportGoogleAuthenticator: ParsableCommand {
         abstract: "Convert a ~/.google_authenticator file into a pam-totp enrollment.",
         discussion: """
             Keeps the secret, the window and the step size (or, for a counter-based HOTP file, the counter); \
-            the scratch codes become (hashed) recovery codes. The old file is left in place.
+            the scratch codes become (hashed) recovery codes, and the codes the file lists as used \
+            (DISALLOW_REUSE) are not accepted again. The old file is left in place.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -234,6 +252,7 @@ struct ImportGoogleAuthenticator: ParsableCommand {
         enrollment.id = try Enrollment.newID()
         enrollment.recovery = imported.scratchCodes.isEmpty ? nil : try RecoverySet.make(codes: imported.scratchCodes)
         if enrollment.type == .totp && window != target.options.window { enrollment.window = window }
+        try carryOverUsedSteps(imported, window: window, target: target)
         try target.file.write(enrollment)
         print("Imported \(source) for \(target.name) into \(target.file.path):")
         if enrollment.type == .hotp {
@@ -249,6 +268,34 @@ struct ImportGoogleAuthenticator: ParsableCommand {
             print("Scratch codes are 8 digits, weaker than pam-totp's own; consider `pam-totp-setup recovery-codes` for a new set.")
         }
         print("The old file was left in place; remove it once pam_google_authenticator.so is out of the PAM stack.")
+    }
+}
+
+extension ImportGoogleAuthenticator {
+    /// The codes google-authenticator accepted last (`DISALLOW_REUSE`) must not work again through
+    /// pam_totp: the newest of their steps becomes the state's last accepted step (the steps are in
+    /// units of the file's STEP_SIZE, which the enrollment keeps), under the state lock, before the
+    /// enrollment is written. The state is root's; run as a user while such a code is still within the
+    /// window, the import is refused rather than leave the code open to a replay.
+    private func carryOverUsedSteps(_ imported: GoogleAuthenticatorFile, window: Int, target: Target) throws {
+        guard imported.hotpCounter == nil, let newest = imported.usedSteps.max() else { return }
+        guard geteuid() == 0 else {
+            let step = UInt64(imported.stepSize)
+            let openUntil = (newest + UInt64(window) + 1) * step
+            let now = UInt64(max(0, time(nil)))
+            guard openUntil <= now else {
+                throw SetupError(
+                    "google-authenticator accepted a code \(now >= newest * step ? now - newest * step : 0) s ago that would be accepted once more; only root can prevent that (the module's state is root's): run this with sudo, or again in \(openUntil - now) s"
+                )
+            }
+            return
+        }
+        try target.withState { locked in
+            var state = try locked.read()
+            guard state.lastStep.map({ $0 < newest }) ?? true else { return }
+            state.lastStep = newest
+            try withSignalsBlocked { try locked.write(state) }
+        }
     }
 }
 

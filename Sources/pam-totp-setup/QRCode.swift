@@ -2,64 +2,71 @@ internal import CQRencode
 
 /// A QR code's modules, from libqrencode, and the ways the tool draws them.
 struct QRCode {
-    /// Modules of light border the QR specification asks for around the code.
+    /// Modules of light border the QR specification asks for around the code, in images.
     static let quietZone = 4
+    /// In a terminal: two modules are enough for phone cameras (zbarimg decodes it too), and every
+    /// module saved keeps the code and the prompt on one 80×24 screen.
+    static let terminalQuietZone = 2
 
     let width: Int
+    /// Light modules drawn around the code.
+    let quietZone: Int
     private let dark: [Bool]
 
-    /// Encodes `text` as 8-bit data with error correction level M (calls `QRcode_encodeString`).
-    init(_ text: String) throws {
-        guard let code = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1) else {
+    /// Encodes `text` as 8-bit data (calls `QRcode_encodeString`): for images with error correction
+    /// level M and the specification's quiet zone; for a terminal (`compact`) with level L, the
+    /// smallest version, and a quiet zone of two modules, so that it fits 80×24 with the prompt.
+    init(_ text: String, compact: Bool = false) throws {
+        guard let code = QRcode_encodeString(text, 0, compact ? QR_ECLEVEL_L : QR_ECLEVEL_M, QR_MODE_8, 1) else {
             throw SetupError("cannot make a QR code for a text of \(text.utf8.count) bytes")
         }
         defer { QRcode_free(code) }
         width = Int(code.pointee.width)
+        quietZone = compact ? Self.terminalQuietZone : Self.quietZone
         dark = (0..<(width * width)).map { code.pointee.data[$0] & 1 == 1 }
     }
 
     /// Whether the module at (`x`, `y`) is dark; coordinates include the quiet zone.
     func isDark(_ x: Int, _ y: Int) -> Bool {
-        let (cx, cy) = (x - Self.quietZone, y - Self.quietZone)
+        let (cx, cy) = (x - quietZone, y - quietZone)
         guard cx >= 0, cy >= 0, cx < width, cy < width else { return false }
         return dark[cy * width + cx]
     }
 
     /// Modules per side, quiet zone included.
-    var size: Int { width + 2 * Self.quietZone }
+    var size: Int { width + 2 * quietZone }
 
     enum TerminalStyle: String, CaseIterable {
         case utf8, ansi, none
     }
 
-    /// Text for a terminal. `utf8` packs two rows into one line with half blocks; `ansi` draws each
-    /// module as two spaces with a background colour. Both force black on white with ANSI colours,
-    /// so the code scans on dark and light terminals alike.
-    func terminal(_ style: TerminalStyle) -> String {
-        var out = ""
-        switch style {
-        case .none:
-            return ""
-        case .utf8:
-            for y in stride(from: 0, to: size, by: 2) {
-                out += "\u{1B}[30;47m"
+    /// Lines for a terminal, `size` columns wide each, two rows of modules per line (half blocks).
+    /// `utf8` draws the dark modules as block characters in black on white; `ansi` draws every cell
+    /// as an upper half block whose foreground colour is the upper module and whose background is
+    /// the lower one. Both force the colours, so the code scans on dark and light terminals alike.
+    func terminalLines(_ style: TerminalStyle) -> [String] {
+        var lines: [String] = []
+        for y in stride(from: 0, to: size, by: 2) {
+            var line = ""
+            switch style {
+            case .none:
+                return []
+            case .utf8:
+                line = "\u{1B}[30;47m"
                 for x in 0..<size {
                     switch (isDark(x, y), isDark(x, y + 1)) {
-                    case (true, true): out += "█"
-                    case (true, false): out += "▀"
-                    case (false, true): out += "▄"
-                    case (false, false): out += " "
+                    case (true, true): line += "█"
+                    case (true, false): line += "▀"
+                    case (false, true): line += "▄"
+                    case (false, false): line += " "
                     }
                 }
-                out += "\u{1B}[0m\n"
+            case .ansi:
+                for x in 0..<size { line += "\u{1B}[\(isDark(x, y) ? 30 : 37);\(isDark(x, y + 1) ? 40 : 47)m▀" }
             }
-        case .ansi:
-            for y in 0..<size {
-                for x in 0..<size { out += isDark(x, y) ? "\u{1B}[40m  " : "\u{1B}[47m  " }
-                out += "\u{1B}[0m\n"
-            }
+            lines.append(line + "\u{1B}[0m")
         }
-        return out
+        return lines
     }
 
     /// An SVG image: a white square with one path of dark modules, in pixel coordinates (ImageMagick,

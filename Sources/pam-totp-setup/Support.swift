@@ -74,6 +74,12 @@ struct EnrollmentFile {
         return true
     }
 
+    /// Whether anything is at `path`, even a file the module would refuse (a link, a file with
+    /// insecure permissions): the module stops at it, so the tool must too.
+    var isPresent: Bool {
+        do { return try exists() } catch { return true }
+    }
+
     /// The file, read with the checks and the identity the module uses; nil if there is none.
     private func readContents(context: String) throws -> EnrollmentStorage.Contents? {
         do {
@@ -181,7 +187,9 @@ func invokingUser() -> String {
 /// here cannot be used again; otherwise it is checked against the enrollment alone.
 func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Bool, out: Output) throws {
     out.ask(allowRecovery ? "Current code from the app, or a recovery code: " : "Current code from the app: ")
-    guard var answer = out.answer().map({ Array($0.utf8) }) else { throw SetupError("no code was given; nothing was changed") }
+    guard var answer = out.answer().map({ Array($0.utf8) }), !String(decoding: answer, as: UTF8.self).trimmingSpaces.isEmpty else {
+        throw SetupError("no code was given; nothing was changed")
+    }
     var input = CodeInput.classify(answer, digits: enrollment.parameters.digits)
     Crypto.cleanse(&answer)
     if case .recovery = input, !allowRecovery { input = .malformed }
@@ -248,5 +256,13 @@ enum JSON {
             }
         }
         return out + "\""
+    }
+}
+
+/// Called before a command prints a secret or recovery codes: if standard output is a file
+/// (`… --json > alice.json`), it is made 0600 first, whatever the umask (`SecureFile.restrictToOwner`).
+func protectStandardOutput() throws {
+    do { try SecureFile.restrictToOwner(STDOUT_FILENO, displayPath: "standard output") } catch {
+        throw SetupError("\(error.description); nothing was written to it (redirect standard output into a file of your own)")
     }
 }

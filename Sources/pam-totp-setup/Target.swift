@@ -5,13 +5,16 @@ import TOTPStorage
 
 /// Options every subcommand shares: whose enrollment, where it lives, and the site configuration.
 struct CommonOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Act on this user instead of yourself (root only).", valueName: "name"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Act on this user instead of yourself (root only). Under sudo, the default is the user who ran sudo.", valueName: "name"))
     var user: String?
 
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Where the enrollment lives: %u is the user name, %h and a leading ~/ the home directory. Default: the configuration file's secret=, else ~/.pam_totp. Must match the module's secret= option.",
+            "Where the enrollment lives: %u is the user name, %h and a leading ~/ the home directory; several locations separated by ':' are looked at in order. Default: the configuration file's secret=, else ~/.pam_totp. Must match the module's secret= option.",
             valueName: "template"))
     var secret: String?
 
@@ -28,7 +31,7 @@ struct CommonOptions: ParsableArguments {
 
     func validate() throws {
         if let secret {
-            do { try PathTemplate.validate(secret) } catch { throw ValidationError("--secret \(secret): \(error.description)") }
+            do { _ = try PathTemplate.list(secret) } catch { throw ValidationError("--secret \(secret): \(error.description)") }
         }
         if let user, !PathTemplate.isSafeUserName(user) { throw ValidationError("--user: '\(user)' is not a usable user name") }
         guard config.hasPrefix("/") else { throw ValidationError("--config must be an absolute path") }
@@ -44,7 +47,9 @@ struct CommonOptions: ParsableArguments {
         } catch {
             throw SetupError("configuration \(config): \(error)")
         }
-        if let secret { options.secret = secret }
+        if let secret {
+            do { try options.setSecret(secret) } catch { throw SetupError("--secret \(secret): \(error.description)") }
+        }
         if let state { options.stateDirectory = state }
         let account: Account
         do {
@@ -52,6 +57,8 @@ struct CommonOptions: ParsableArguments {
                 guard let found = try Account.lookup(user) else { throw SetupError("no such user: \(user)") }
                 if getuid() != 0 && found.uid != getuid() { throw SetupError("only root can act on another user's enrollment") }
                 account = found
+            } else if let invoker = try sudoInvoker() {
+                account = invoker
             } else {
                 guard let found = try Account.current() else { throw SetupError("cannot find your own user (uid \(getuid()))") }
                 account = found
@@ -59,13 +66,22 @@ struct CommonOptions: ParsableArguments {
         } catch let error as Errno {
             throw SetupError("user database: \(error)")
         }
-        let path: String
-        do { path = try PathTemplate.expand(options.secret, user: account.name, home: account.home) } catch {
-            throw SetupError("cannot place the enrollment for \(account.name): \(error.description)")
+        return try Target(account: account, options: options)
+    }
+
+    /// Under sudo without --user, the user who ran sudo (`SUDO_USER`, which must be the account of
+    /// `SUDO_UID`, as sudo sets both): `sudo pam-totp-setup devices` is about one's own devices.
+    /// Nil when not run by root through sudo, or when sudo was run by root itself.
+    private func sudoInvoker() throws -> Account? {
+        guard getuid() == 0, let name = getenv("SUDO_USER").map({ String(cString: $0) }), !name.isEmpty else { return nil }
+        guard let uidText = getenv("SUDO_UID").map({ String(cString: $0) }), let uid = UInt32(uidText) else {
+            throw SetupError("SUDO_USER is set but SUDO_UID is not a uid; give --user NAME")
         }
-        return Target(
-            account: account, options: options,
-            file: EnrollmentFile(path: path, account: account, inHome: PathTemplate.usesHome(options.secret)))
+        if uid == 0 { return nil }
+        guard PathTemplate.isSafeUserName(name), let found = try Account.lookup(name), found.uid == uid else {
+            throw SetupError("SUDO_USER (\(name.prefix(64))) is not the account of SUDO_UID \(uid); give --user NAME")
+        }
+        return found
     }
 }
 
@@ -73,10 +89,52 @@ struct CommonOptions: ParsableArguments {
 struct Target {
     let account: Account
     let options: ModuleOptions
+    /// The enrollment this command uses: the first location that holds one, as the module looks
+    /// for it, or else where a new one is written (`init`).
     let file: EnrollmentFile
+    /// Locations this process cannot look into (root's, when run as a user): an enrollment there
+    /// would win at login, but only root can see it.
+    let hidden: [String]
 
     var name: String { account.name }
     var issuer: String { options.issuer ?? hostName() }
+
+    /// Finds the account's enrollment among the `secret=` locations in order, as the module does.
+    ///
+    /// Root looks everywhere and writes a new enrollment into the first location (the admin's). A
+    /// user cannot read root's central directories (they are 0700, and their files 0600 root), so a
+    /// user looks only in the locations in their home and writes into the first of those; nothing
+    /// about anyone's central enrollment, their own included, is shown to them.
+    init(account: Account, options: ModuleOptions) throws {
+        self.account = account
+        self.options = options
+        var candidates: [EnrollmentFile] = []
+        var hidden: [String] = []
+        for template in options.secretTemplates {
+            let path: String
+            do { path = try PathTemplate.expand(template, user: account.name, home: account.home) } catch {
+                throw SetupError("cannot place the enrollment for \(account.name): \(error.description)")
+            }
+            let inHome = PathTemplate.usesHome(template)
+            if inHome || geteuid() == 0 {
+                candidates.append(EnrollmentFile(path: path, account: account, inHome: inHome))
+            } else {
+                hidden.append(path)
+            }
+        }
+        self.hidden = hidden
+        guard let first = candidates.first else {
+            throw SetupError(
+                "\(account.name)'s enrollment is kept by the administrator (\(hidden.joined(separator: ", "))), which only root can read or change: ask an administrator"
+            )
+        }
+        var chosen = first
+        for candidate in candidates where candidate.isPresent {
+            chosen = candidate
+            break
+        }
+        self.file = chosen
+    }
 
     /// The enrollment, which must exist.
     func enrollment() throws -> Enrollment {
@@ -119,16 +177,54 @@ struct QROptions: ParsableArguments {
     @Option(name: .customLong("qr-svg"), help: ArgumentHelp("Also write the QR code as an SVG image.", valueName: "file"))
     var svg: String?
 
-    /// Shows `uri` for an app: the QR code, the secret in groups of four, and the URI; writes images.
-    func present(uri: String, secret: [UInt8], out: Output) throws {
-        let code = try QRCode(uri)
-        if qr != .none { out.prose(code.terminal(qr), newline: false) }
-        out.prose("Secret (for typing by hand): \(grouped(Base32.encode(secret)))")
-        out.prose("URI: \(uri)")
-        if let png { try writePrivateFile(png, code.png()) }
-        if let svg { try writePrivateFile(svg, Array(code.svg().utf8)) }
+    /// The terminal the layout is made for: what a fresh terminal window or console has.
+    static let screenWidth = 80
+
+    /// Shows `uri` for an app: writes the images first (a path that cannot be written is refused
+    /// before the secret is shown), then the URI, then the QR code with `caption` and the secret
+    /// beside it, so that when the caller asks for a code on the next line, the whole code and what
+    /// the user needs are on one 80×24 screen (the long URI may have scrolled away by then).
+    func present(uri: String, secret: [UInt8], caption: [String], out: Output) throws {
+        let image = try QRCode(uri)
+        if let png { try writePrivateFile(png, image.png()) }
+        if let svg { try writePrivateFile(svg, Array(image.svg().utf8)) }
         for path in [png, svg].compactMap({ $0 }) { out.prose("QR code written to \(path) (mode 600: it contains the secret).") }
+        out.prose("URI: \(uri)")
+        let secretText = grouped(Base32.encode(secret))
+        let terminalCode = try QRCode(uri, compact: true)
+        let lines = terminalCode.terminalLines(qr)
+        let besideWidth = Self.screenWidth - terminalCode.size - 2
+        // Four groups of four per line: 19 columns.
+        let secretGroups = secretText.split(separator: " ")
+        let secretLines = stride(from: 0, to: secretGroups.count, by: 4).map {
+            secretGroups[$0..<min($0 + 4, secretGroups.count)].joined(separator: " ")
+        }
+        let beside = caption.flatMap { wrap($0, width: besideWidth) } + ["", "Secret (for typing by hand):"] + secretLines
+        guard !lines.isEmpty, besideWidth >= 30, beside.count <= lines.count else {
+            for line in lines { out.prose(line) }
+            for line in caption { out.prose(line) }
+            out.prose("Secret (for typing by hand): \(secretText)")
+            return
+        }
+        for (index, line) in lines.enumerated() {
+            out.prose(index < beside.count && !beside[index].isEmpty ? line + "  " + beside[index] : line)
+        }
     }
+}
+
+/// Breaks `text` into lines of at most `width` columns at spaces (a longer word gets a line of its own).
+func wrap(_ text: String, width: Int) -> [String] {
+    var lines: [String] = []
+    var current = ""
+    for word in text.split(separator: " ") {
+        if !current.isEmpty && current.count + 1 + word.count > width {
+            lines.append(current)
+            current = ""
+        }
+        current += current.isEmpty ? String(word) : " " + word
+    }
+    if !current.isEmpty { lines.append(current) }
+    return lines
 }
 
 extension QRCode.TerminalStyle: ExpressibleByArgument {}

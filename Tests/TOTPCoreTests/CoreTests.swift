@@ -227,6 +227,16 @@ final class URIAndTimeTests: XCTestCase {
         XCTAssertEqual(OTPAuthURI.percentEncode("a:b/c?d&e=f"), "a%3Ab%2Fc%3Fd%26e%3Df")
     }
 
+    /// SHA1, 6 digits and 30 s are the Key URI Format's defaults: left out, 34 bytes that would make
+    /// the terminal QR code a version larger (issue 12, item 8).
+    func testDefaultParametersAreLeftOut() {
+        let uri = OTPAuthURI.totp(
+            issuer: "Example University", account: "alice", secret: Array("12345678901234567890".utf8),
+            parameters: OTPParameters(algorithm: .sha1, digits: 6, period: 30))
+        XCTAssertEqual(
+            uri, "otpauth://totp/Example%20University:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Example%20University")
+    }
+
     func testTimestamps() {
         XCTAssertEqual(UTCTimestamp.format(0), "1970-01-01T00:00:00Z")
         XCTAssertEqual(UTCTimestamp.format(1_111_111_111), "2005-03-18T01:58:31Z")

@@ -228,6 +228,20 @@ final class OptionsTests: XCTestCase {
 }
 
 final class PathTemplateTests: XCTestCase {
+    /// Issue 12, items 4 and 13: an ordered list, and no file shared by all users.
+    func testListsAndSharedFiles() throws {
+        XCTAssertEqual(try PathTemplate.list("/var/lib/pam-totp/users/%u:~/.pam_totp"), ["/var/lib/pam-totp/users/%u", "~/.pam_totp"])
+        XCTAssertEqual(try PathTemplate.list("%h/.totp"), ["%h/.totp"])
+        XCTAssertThrowsError(try PathTemplate.list("/var/lib/pam-totp/shared")) { XCTAssertEqual($0 as? PathTemplate.Problem, .sharedFile) }
+        XCTAssertThrowsError(try PathTemplate.list("/c/%u::~/.t")) { XCTAssertEqual($0 as? PathTemplate.Problem, .emptyInList) }
+        XCTAssertThrowsError(try PathTemplate.list("/a/%u:/b/%u:/c/%u:/d/%u:/e/%u")) {
+            XCTAssertEqual($0 as? PathTemplate.Problem, .tooManyInList)
+        }
+        let options = try ModuleOptions.parse(["secret=/var/lib/pam-totp/users/%u:~/.pam_totp"])
+        XCTAssertEqual(options.secretTemplates, ["/var/lib/pam-totp/users/%u", "~/.pam_totp"])
+        XCTAssertThrowsError(try ModuleOptions.parse(["secret=/srv/one-file"]))
+    }
+
     func testExpansion() throws {
         XCTAssertEqual(try PathTemplate.expand("~/.pam_totp", user: "alice", home: "/home/alice"), "/home/alice/.pam_totp")
         XCTAssertEqual(try PathTemplate.expand("~/.pam_totp", user: "alice", home: "/home/alice/"), "/home/alice/.pam_totp")

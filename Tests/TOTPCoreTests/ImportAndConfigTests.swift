@@ -25,6 +25,14 @@ final class GoogleAuthenticatorFileTests: XCTestCase {
         XCTAssertEqual(file.parameters, OTPParameters(algorithm: .sha1, digits: 6, period: 60))
     }
 
+    func testUsedStepsAreRead() throws {
+        XCTAssertEqual(try GoogleAuthenticatorFile.parse(Array(Self.totpFile.utf8)).usedSteps, [])
+        let text = "CCNVY4CM5TUYSV4DPPAHPBNJVU\n\" DISALLOW_REUSE 58312345 58312346\n\" TOTP_AUTH\n"
+        XCTAssertEqual(try GoogleAuthenticatorFile.parse(Array(text.utf8)).usedSteps, [58_312_345, 58_312_346])
+        let bad = "CCNVY4CM5TUYSV4DPPAHPBNJVU\n\" DISALLOW_REUSE 12x\n\" TOTP_AUTH\n"
+        XCTAssertThrowsError(try GoogleAuthenticatorFile.parse(Array(bad.utf8)))
+    }
+
     func testCounterBasedFilesBecomeHOTPEnrollments() throws {
         let file = try GoogleAuthenticatorFile.parse(Array("CCNVY4CM5TUYSV4DPPAHPBNJVU\n\" HOTP_COUNTER 7\n12345678\n".utf8))
         XCTAssertEqual(file.hotpCounter, 7)
