@@ -43,3 +43,13 @@ def test_man_examples_show_only_tested_stacks_and_the_sshd_drop_ins():
             assert lines in stacks.values(), f"not the auth lines of a pam.d example: {lines}"
     for name in os.listdir(os.path.join(ROOT, "sshd_config.d")):
         assert name.replace("-", "\\-") in examples, f"EXAMPLES does not name {name}"
+
+
+def test_each_recipe_checks_the_configuration_before_the_reload_and_ends_with_a_login():
+    for name in RECIPES:
+        block = re.search(rf"<!-- recipe: {name} -->\n```sh\n(.*?)```", README, re.S).group(1)
+        lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
+        assert block.rstrip().splitlines()[-1].startswith("# check:"), f"{name} does not end with a check"
+        for test, reload in (("sshd -t", "systemctl reload ssh"), ("ocserv -t -c /etc/ocserv/ocserv.conf", "systemctl restart ocserv")):
+            if reload in lines:
+                assert test in lines[:lines.index(reload)], f"{name}: no `{test}` before `{reload}`"
