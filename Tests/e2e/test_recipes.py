@@ -306,6 +306,7 @@ def test_sshd_password_then_code(run_recipe):
 def test_ocserv_password_then_code(run_recipe):
     bed = run_recipe("ocserv", home=False)
     assert os.path.exists(bed.host.path(f"/var/lib/pam-totp/users/{USER}"))
+    assert os.stat(bed.host.path("/etc/ocserv/server-key.pem")).st_mode & 0o777 == 0o600
 
 
 def test_sudo_password_then_code(run_recipe):
