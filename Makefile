@@ -119,6 +119,8 @@ install: build
 	install -m 0644 build/pam_totp.so $(DESTDIR)$(PAMDIR)/pam_totp.so
 	install -m 0755 build/pam-totp-setup $(DESTDIR)$(PREFIX)/bin/pam-totp-setup
 	install -m 0644 pam.d-examples/* $(DESTDIR)$(DOCDIR)/pam.d-examples/
+	install -d $(DESTDIR)$(DOCDIR)/sshd_config.d
+	install -m 0644 sshd_config.d/*.conf $(DESTDIR)$(DOCDIR)/sshd_config.d/
 	install -m 0644 README.md docs/FILEFORMAT.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man1/
