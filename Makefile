@@ -89,7 +89,7 @@ deb: build
 	    { echo "debian/changelog says $(DEB_VERSION) but pam-totp-setup --version says $$tool"; exit 1; }
 	rm -rf build/deb
 	mkdir -p $(DEB_STAGE)/build $(DEB_STAGE)/docs
-	cp -r debian Makefile README.md man pam.d-examples tmpfiles.d fail2ban $(DEB_STAGE)/
+	cp -r debian Makefile README.md man pam.d-examples sshd_config.d tmpfiles.d fail2ban $(DEB_STAGE)/
 	cp docs/FILEFORMAT.md $(DEB_STAGE)/docs/
 	cp build/pam_totp.so build/pam-totp-setup $(DEB_STAGE)/build/
 	cd $(DEB_STAGE) && dpkg-buildpackage --build=binary --no-sign

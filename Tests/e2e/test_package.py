@@ -50,6 +50,8 @@ EXPECTED = [
     "/usr/share/doc/pam-totp/pam.d-examples/ocserv",
     "/usr/share/doc/pam-totp/pam.d-examples/sudo",
     "/usr/share/doc/pam-totp/pam.d-examples/login",
+    "/usr/share/doc/pam-totp/sshd_config.d/10-pam-totp-key-code.conf",
+    "/usr/share/doc/pam-totp/sshd_config.d/10-pam-totp-password-code.conf",
     "/usr/lib/tmpfiles.d/pam-totp.conf",
     "/usr/share/bash-completion/completions/pam-totp-setup",
     "/usr/share/zsh/vendor-completions/_pam-totp-setup",
