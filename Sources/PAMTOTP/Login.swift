@@ -7,14 +7,32 @@ struct Login {
     /// What libpam is asked to wait after a failure (pam_fail_delay); the largest request wins.
     static let failDelayMicroseconds: UInt32 = 2_000_000
     static let wrongCodeMessage = "The verification code does not match."
+    /// For an empty answer, which is no code at all rather than a wrong one.
+    static let noCodeMessage = "No code was given."
+    /// For a code of the window already used here (replay protection): most often the user's own
+    /// retry after a wrong password in the same 30 seconds, whose code the module accepted (it cannot
+    /// see the password's result). Telling them to wait does not help an attacker: only a valid
+    /// code, which the attacker then already has, gets this answer, and never for a decoy.
+    static let replayedMessage = "That code was already used. Wait for the next code from the app."
+    /// For an answer identical to the password an earlier module read: not a code, so never checked.
+    static let passwordAsCodeMessage = "The code prompt was answered with the password. Enter the code from the app."
+    /// What the last prompt asks when `message_prompt` makes a refusal's message ride on it (ocserv).
+    static let acknowledgePrompt = "Press Enter to continue."
     static let resyncMessage = "That code is far ahead of your token's counter. Enter the next code to resynchronise."
     static let clockResyncMessage =
         "That code is older than the last one used here; the clock may have been changed. Enter the next code from the app to confirm."
     static let lockedMessage = "Too many wrong codes: this account's codes are locked. Use a recovery code, or ask an administrator."
     static func throttledMessage(_ seconds: Int64) -> String { "Too many wrong codes from here. Try again in \(seconds) seconds." }
+    /// The notice before a `nullok_until` day: `setup_hint=` says how to enroll at this site, since not
+    /// every user can run pam-totp-setup (a VPN user has no shell).
+    static func nullokUntilMessage(_ date: String, hint: String?) -> String {
+        "Two-factor authentication will be required from \(date). \(hint ?? "Set it up before then, as your site's instructions describe.")"
+    }
 
     let pam: PAMHandle
     var options = ModuleOptions()
+    /// With `message_prompt`: the error messages not yet shown, which go into the next prompt's text.
+    private let unshown = Unshown()
     var user = "?"
     var remoteHost: String?
 
@@ -77,7 +95,7 @@ struct Login {
             }
             if let until = options.nullokUntil, today() < until, let text = options.nullokUntilText {
                 log(LOG_INFO, "skipped", ["reason": reason, "nullok-until": text])
-                pam.info("Two-factor authentication will be required from \(text). Run pam-totp-setup to set it up.")
+                pam.info(Self.nullokUntilMessage(text, hint: options.setupHint))
                 return passWithoutCode(.ignore)
             }
             enrollment = .decoy
@@ -141,7 +159,8 @@ struct Login {
             return passWithoutCode(.success)
         case .throttled(let seconds):
             log(LOG_WARNING, "failure", ["reason": "throttled", "retry-after": String(seconds)])
-            pam.error(Self.throttledMessage(seconds))
+            tell(Self.throttledMessage(seconds))
+            acknowledgeRefusal()
             return passWithoutCode(.denied)
         case nil:
             break
@@ -221,8 +240,8 @@ struct Login {
     private func passWithoutCode(_ outcome: ModuleOutcome) -> ModuleOutcome {
         guard options.forwardPass else { return outcome }
         guard var input = readInput(attempt: 1) else { return .conversationError }
-        defer { Crypto.cleanse(&input) }
-        pam.setAuthToken(input)
+        defer { Crypto.cleanse(&input.bytes) }
+        pam.setAuthToken(input.bytes)
         return outcome
     }
 
@@ -299,11 +318,38 @@ struct Login {
     }
 
     /// What the user typed for attempt `attempt`: from PAM_AUTHTOK for the first attempt with
-    /// use_first_pass or try_first_pass, else through the conversation.
-    private func readInput(attempt: Int) -> [UInt8]? {
-        if attempt == 1, options.firstPass != .no, let token = pam.authToken(), !token.isEmpty { return token }
+    /// use_first_pass or try_first_pass (`prompted` false), else through the conversation.
+    private func readInput(attempt: Int) -> (bytes: [UInt8], prompted: Bool)? {
+        if attempt == 1, options.firstPass != .no, let token = pam.authToken(), !token.isEmpty { return (token, false) }
         if options.firstPass == .useFirst { return nil }
-        return pam.promptHidden(options.effectivePrompt, limit: CodeInput.maxLength)
+        return pam.promptHidden(unshown.take(before: options.effectivePrompt), limit: CodeInput.maxLength).map { ($0, true) }
+    }
+
+    /// Whether `answer`, typed at the code prompt, is the password an earlier module read
+    /// (PAM_AUTHTOK). sshd's PasswordAuthentication answers every hidden prompt with the password, so
+    /// on a stock Debian sshd_config the code prompt gets the password; a user may also type it there
+    /// by mistake. Such an answer is no code: it is refused unchecked, which tells an attacker nothing
+    /// (the password is what they typed) and gives them no guess at a code.
+    private func isPassword(_ answer: [UInt8]) -> Bool {
+        guard !answer.isEmpty, var token = pam.authToken() else { return false }
+        defer { Crypto.cleanse(&token) }
+        return constantTimeEqual(answer, token)
+    }
+
+    /// Shows an error message: at once, or with `message_prompt` as the start of the next prompt's
+    /// text. ocserv (1.1) shows a user nothing of PAM_ERROR_MSG or PAM_TEXT_INFO, only each prompt's
+    /// text, as the message of its next form.
+    private func tell(_ text: String) {
+        if options.messagePrompt { unshown.add(text) } else { pam.error(text) }
+    }
+
+    /// With `message_prompt`, ends a refusal with one more prompt whose answer is ignored, so that the
+    /// refusal's message reaches the user; the same for every user, as the message is.
+    private func acknowledgeRefusal() {
+        guard options.messagePrompt, unshown.waiting else { return }
+        if var ignored = pam.promptHidden(unshown.take(before: Self.acknowledgePrompt), limit: CodeInput.maxLength) {
+            Crypto.cleanse(&ignored)
+        }
     }
 
     /// Asks up to `retries` times. `check` decides each answer; a failure of `check` (state or crypto)
@@ -311,10 +357,29 @@ struct Login {
     private func promptLoop(digits: Int, forcedReason: String?, check: (CodeInput) -> Result<AttemptOutcome, LoginFailure>) -> LoopOutcome {
         let attempts = options.firstPass == .useFirst ? 1 : options.retries
         for attemptNumber in 1...attempts {
-            guard var answer = readInput(attempt: attemptNumber) else {
+            guard let read = readInput(attempt: attemptNumber) else {
                 log(LOG_ERR, "failure", ["reason": options.firstPass == .useFirst ? "no-authtok" : "conversation-failed"])
                 return .failed(options.firstPass == .useFirst ? .denied : .conversationError)
             }
+            var answer = read.bytes
+            if read.prompted && !options.forwardPass && isPassword(answer) {
+                // Not counted as a failure and not throttled: nothing was guessed. The login ends, as
+                // an application that sends the password to every prompt would send it again.
+                Crypto.cleanse(&answer)
+                log(
+                    LOG_ERR, "refused",
+                    [
+                        "reason": "password-as-code",
+                        // At most LogValue.maxValueLength bytes, so it is never cut.
+                        "error":
+                            "the application answered the code prompt with the password; for sshd set KbdInteractiveAuthentication yes and AuthenticationMethods with keyboard-interactive (README)",
+                    ])
+                pam.failDelay(microseconds: Self.failDelayMicroseconds)
+                tell(Self.passwordAsCodeMessage)
+                acknowledgeRefusal()
+                return .failed(.denied)
+            }
+            let empty = answer.isEmpty
             let input: CodeInput
             if options.forwardPass {
                 // The password goes on to the next module whatever the code, so a wrong code and a
@@ -335,11 +400,13 @@ struct Login {
                 log(LOG_ERR, "state error", ["error": failure.description])
                 return .failed(.systemError)
             case .success(let outcome) where outcome.isSuccess:
-                var fields = ["method": input.method]
+                // The code was right; whether the login succeeds is the stack's decision (an earlier
+                // password may have been wrong), so the line says what it covers.
+                var fields = ["method": input.method, "scope": "code"]
                 if case .acceptedRecovery(let remaining) = outcome {
                     fields["recovery-codes-left"] = String(remaining)
                     pam.info(
-                        "Recovery code accepted. \(remaining) recovery code\(remaining == 1 ? "" : "s") left; run pam-totp-setup to make new ones."
+                        "Recovery code accepted. \(remaining) recovery code\(remaining == 1 ? "" : "s") left; get new ones before they run out."
                     )
                 }
                 log(LOG_NOTICE, "success", fields)
@@ -356,15 +423,19 @@ struct Login {
                 pam.failDelay(microseconds: Self.failDelayMicroseconds)
                 switch outcome {
                 case .throttled(let seconds):
-                    pam.error(Self.throttledMessage(seconds))
+                    tell(Self.throttledMessage(seconds))
+                    acknowledgeRefusal()
                     return .failed(.denied)
-                case .locked: pam.error(Self.lockedMessage)
-                case .hotpResyncStarted: pam.error(Self.resyncMessage)
-                case .clockResyncStarted: pam.error(Self.clockResyncMessage)
-                default: pam.error(Self.wrongCodeMessage)
+                case .locked: tell(Self.lockedMessage)
+                case .hotpResyncStarted: tell(Self.resyncMessage)
+                case .clockResyncStarted: tell(Self.clockResyncMessage)
+                case .replayedTOTP: tell(Self.replayedMessage)
+                case .malformedInput where empty: tell(Self.noCodeMessage)
+                default: tell(Self.wrongCodeMessage)
                 }
             }
         }
+        acknowledgeRefusal()
         return .failed(.denied)
     }
 
@@ -427,6 +498,22 @@ struct Login {
     /// so no input can forge a log line.
     private func log(_ priority: Int32, _ event: String, _ fields: [String: String] = [:]) {
         pam.log(priority, LogValue.line(event, user: user, remoteHost: remoteHost ?? "-", fields: fields))
+    }
+}
+
+/// Error messages waiting for the next prompt (`message_prompt`). A class, so the prompt loop's
+/// closures and the non-mutating helpers share it.
+private final class Unshown {
+    private var text = ""
+
+    var waiting: Bool { !text.isEmpty }
+
+    func add(_ message: String) { text += message + " " }
+
+    /// `prompt`, after the waiting messages, which are then shown.
+    func take(before prompt: String) -> String {
+        defer { text = "" }
+        return text + prompt
     }
 }
 

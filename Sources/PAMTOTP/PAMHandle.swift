@@ -75,15 +75,17 @@ struct PAMHandle {
         return copy.withUnsafeBytes { pam_set_item(pamh, PAM_AUTHTOK, $0.baseAddress) } == PAM_SUCCESS
     }
 
-    /// Shows an error message, unless the application asked for silence.
+    /// Shows an error message: why a login was refused, or what the user must do now. Sent even
+    /// under PAM_SILENT, which "only stops informative messages from being generated" (Linux-PAM
+    /// Application Developers' Guide, 3.3): sudo passes PAM_SILENT unless `Defaults !pam_silent`, and
+    /// a refusal without its reason sends the user to the wrong fix (the phone's clock, a new code).
     func error(_ text: String) {
-        guard !silent else { return }
         var ignored: UnsafeMutablePointer<CChar>?
         _ = pamtotp_prompt(pamh, PAM_ERROR_MSG, text, &ignored)
         pamtotp_free_response(ignored)
     }
 
-    /// Shows an informational message, unless the application asked for silence.
+    /// Shows an informational message, unless the application asked for silence (PAM_SILENT).
     func info(_ text: String) {
         guard !silent else { return }
         var ignored: UnsafeMutablePointer<CChar>?

@@ -46,6 +46,11 @@ public struct ModuleOptions: Equatable, Sendable {
     public var throttle = ThrottlePolicy()
     /// Whether `prompt=` was given (forward_pass has a different default).
     public var promptGiven = false
+    /// `setup_hint=TEXT`: how users enroll at this site, shown with the `nullok_until` notice.
+    public var setupHint: String?
+    /// `message_prompt`: a refusal's message is followed by one prompt whose answer is ignored, for
+    /// applications that show messages only together with a prompt (ocserv).
+    public var messagePrompt = false
 
     public enum FirstPass: Equatable, Sendable { case no, tryFirst, useFirst }
 
@@ -240,6 +245,16 @@ public struct ModuleOptions: Equatable, Sendable {
                         expected: "an issuer is printable text without ':', at most 200 bytes")
                 }
                 options.issuer = text
+            case "setup_hint":
+                let text = try required()
+                guard text.utf8.count <= 200, text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
+                    throw .invalidValue(
+                        option: shortName, value: String(text.prefix(40)), expected: "a hint must be printable, at most 200 bytes")
+                }
+                options.setupHint = text
+            case "message_prompt":
+                try flag()
+                options.messagePrompt = true
             case "config":
                 let text = try required()
                 guard text.hasPrefix("/") else {

@@ -198,6 +198,19 @@ final class OptionsTests: XCTestCase {
         XCTAssertTrue(options.debug)
     }
 
+    func testMessageOptions() throws {
+        let options = try ModuleOptions.parse(["setup_hint=Enroll at https://vpn.example.org/2fa.", "message_prompt"])
+        XCTAssertEqual(options.setupHint, "Enroll at https://vpn.example.org/2fa.")
+        XCTAssertTrue(options.messagePrompt)
+        XCTAssertNil(try ModuleOptions.parse([]).setupHint)
+        XCTAssertFalse(try ModuleOptions.parse([]).messagePrompt)
+        for arguments in [
+            ["setup_hint="], ["setup_hint=a\u{7}b"], ["setup_hint=" + String(repeating: "a", count: 201)], ["message_prompt=yes"],
+        ] {
+            XCTAssertThrowsError(try ModuleOptions.parse(arguments), "\(arguments)")
+        }
+    }
+
     func testRefusals() {
         let cases: [([String], ModuleOptions.ParseError)] = [
             (["nulok"], .unknown("nulok")),

@@ -1,7 +1,9 @@
 /* pamdrive: runs a real libpam stack from a private configuration directory (pam_start_confdir) with
    a scripted conversation, for the integration tests. Nothing in /etc is read or changed.
 
-   usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n REPEAT] [-t] [-e NAME=VALUE]... [RESPONSE ...]
+   usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n REPEAT] [-t] [-q] [-e NAME=VALUE]... [RESPONSE ...]
+
+   -q calls pam_authenticate with PAM_SILENT, as sudo does unless `Defaults !pam_silent`.
 
    -e puts a variable into the PAM environment, as sshd does with SSH_AUTH_INFO_0. With -n, each
    cycle is a whole pam_start/pam_authenticate/pam_end, and "RSS_KB <cycle> <kB>" is printed after
@@ -40,6 +42,8 @@ static long resident_kb(void) {
 static int quiet;
 /* Set by -t: the conversation prints when prompts arrive and when answers go back. */
 static int timestamps;
+/* The flags pam_authenticate is called with: PAM_SILENT with -q. */
+static int authenticate_flags;
 
 static long long monotonic_us(void) {
     struct timespec t;
@@ -120,7 +124,7 @@ int main(int argc, char **argv) {
     int environment_count = 0;
     long repeat = 1;
     int opt;
-    while ((opt = getopt(argc, argv, "c:s:u:r:n:e:f:t")) != -1) {
+    while ((opt = getopt(argc, argv, "c:s:u:r:n:e:f:tq")) != -1) {
         switch (opt) {
         case 'c': confdir = optarg; break;
         case 's': service = optarg; break;
@@ -129,6 +133,7 @@ int main(int argc, char **argv) {
         case 'n': repeat = strtol(optarg, NULL, 10); break;
         case 'f': cycles = optarg; break;
         case 't': timestamps = 1; break;
+        case 'q': authenticate_flags = PAM_SILENT; break;
         case 'e':
             if (environment_count < 16) environment[environment_count++] = optarg;
             break;
@@ -180,7 +185,7 @@ int main(int argc, char **argv) {
         if (rhost) pam_set_item(pamh, PAM_RHOST, rhost);
         for (int e = 0; e < environment_count; e++) pam_putenv(pamh, environment[e]);
         pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)fail_delay);
-        result = pam_authenticate(pamh, 0);
+        result = pam_authenticate(pamh, authenticate_flags);
         if (timestamps) printf("END_US %lld\n", monotonic_us());
         printf("RESULT: %d %s\n", result, pam_strerror(pamh, result));
         pam_end(pamh, result);

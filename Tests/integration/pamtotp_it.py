@@ -142,11 +142,12 @@ class Env:
             for line in lines:
                 f.write(line.format(module=MODULE, state=self.state, config=self.config) + "\n")
 
-    def login(self, user, *responses, service="test", rhost=None, wrapper=(), env=(), process_env=None):
+    def login(self, user, *responses, service="test", rhost=None, wrapper=(), env=(), process_env=None, silent=False):
         """One pam_authenticate through build/pamdrive. `env` goes into the PAM environment,
-        `process_env` into pamdrive's own environment (LD_PRELOAD is appended to the fixture's)."""
+        `process_env` into pamdrive's own environment (LD_PRELOAD is appended to the fixture's);
+        `silent` passes PAM_SILENT, as sudo does."""
         self.sensitive.update(r for r in responses if len(r) >= 6)
-        argv = [*wrapper, PAMDRIVE, "-c", self.pamd, "-s", service, "-u", user]
+        argv = [*wrapper, PAMDRIVE, "-c", self.pamd, "-s", service, "-u", user] + (["-q"] if silent else [])
         if rhost:
             argv += ["-r", rhost]
         for variable in env:

@@ -170,7 +170,8 @@ def test_nullok_until(env):
                                "auth required pam_permit.so"])
     before = env.login("bob")
     assert before.rc == PAM_SUCCESS and before.prompts == []
-    assert before.infos == [f"Two-factor authentication will be required from {today + datetime.timedelta(days=1)}. Run pam-totp-setup to set it up."]
+    assert before.infos == [f"Two-factor authentication will be required from {today + datetime.timedelta(days=1)}. "
+                            "Set it up before then, as your site's instructions describe."]
     env.service("test", stack=[f"auth required {{module}} state={{state}} nullok_until={today}", "auth required pam_permit.so"])
     on_the_day = env.login("bob", "123456", "123456", "123456")
     assert on_the_day.rc == PAM_AUTH_ERR and on_the_day.prompts == ["Verification code: "] * 3
