@@ -6,7 +6,7 @@ into that copy. Its lines run as written, with `bash -e`, except for what a test
 admin would, each done here with the real program instead:
 
 - `pam-totp-setup enroll --user alice` alone is the interactive enrollment: it runs in an 80×24
-  terminal, and the "phone" (oathtool) takes the secret the tool shows for typing by hand.
+  terminal, and the "phone" (oathtool) takes the secret from the otpauth:// URI the tool shows.
 - `systemctl reload ssh` / `systemctl restart ocserv` start the daemon in the copy, as root, on this
   test's port on 127.0.0.1 (sshd: `-o ListenAddress=127.0.0.1:PORT`; ocserv: the recipe's
   ocserv.conf with `tcp-port`, `udp-port` set to the port and `listen-host = 127.0.0.1`). That, and
@@ -124,8 +124,10 @@ class Recipe:
         """The interactive enrollment in an 80×24 terminal, with oathtool as the phone."""
         child = self.spawn(self.host.argv(["env", f"PATH={stock_debian.PATH}", "TERM=xterm", "LANG=C.UTF-8",
                                            *substitute(INTERACTIVE_ENROLL, self.user).split()]))
-        child.expect(r"Secret \(for typing by hand\): ([A-Z2-7 ]+)\r?\n")
-        self.key = child.match.group(1).replace(" ", "")
+        # The phone takes the URI the tool prints first (the same secret the QR code and the text
+        # beside it carry; Tests/integration/test_tool_first_hour.py decodes the screen itself).
+        child.expect(r"URI: (otpauth://\S+)")
+        self.key = re.search(r"[?&]secret=([A-Z2-7]+)", child.match.group(1)).group(1)
         child.expect("(?i)code from the app: ")
         testbed.wait_for_step()
         child.sendline(testbed.oathtool(self.key))
