@@ -105,17 +105,19 @@ struct Login {
         }
         defer { enrollment.cleanse() }
 
-        // The state: the account's own, or for a name that is no account, one kept by a hash of the
-        // name in the directory's unknown/ subdirectory (which may be cleaned out at any time).
-        let store: StateStore
+        // The state: the account's own, or for a name that is no account, its share of one of a fixed
+        // number of files in the directory's unknown/ subdirectory, where its sources are its own.
+        var store: StateStore
         let key: String
+        var origin = LoginOrigin(remoteHost: remoteHost, authInfo: pam.environment("SSH_AUTH_INFO_0"))
         do {
-            let main = try StateStore(path: options.stateDirectory)
+            store = try StateStore(path: options.stateDirectory)
             if account == nil {
-                store = try StateStore(path: options.stateDirectory + "/" + StateStore.unknownSubdirectory)
-                key = Hex.encode(Crypto.sha256(Array(typed.utf8)))
+                let unknown = try store.unknownNames()
+                store = unknown.store
+                key = unknown.bucket(of: typed)
+                origin = LoginOrigin(source: unknown.source(origin.source, of: typed))
             } else {
-                store = main
                 key = user
             }
         } catch {
@@ -124,7 +126,6 @@ struct Login {
         }
         // 4. A remembered device, or a throttled source: one locked read decides both, and the lock
         // is released before anyone is prompted.
-        let origin = LoginOrigin(remoteHost: remoteHost, authInfo: pam.environment("SSH_AUTH_INFO_0"))
         var device: DeviceIdentity?
         enum Early {
             case remembered(DeviceIdentity, until: Int64)
@@ -455,6 +456,11 @@ struct Login {
         for template in options.secretTemplates {
             do {
                 path = try PathTemplate.expand(template, user: account.name, home: account.home)
+            } catch .badHome where options.secretTemplates.count > 1 {
+                // An account without a usable home (a VPN user's) has no enrollment in it; a later
+                // or an earlier location may hold one.
+                if options.debug { log(LOG_DEBUG, "no enrollment", ["file": template, "error": PathTemplate.Problem.badHome.description]) }
+                continue
             } catch {
                 log(LOG_ERR, "refused", ["reason": "enrollment-path", "error": error.description])
                 return .refused(.systemError)

@@ -97,7 +97,9 @@ public enum PreparedInput: Equatable, Sendable {
     }
 }
 
-/// Decides one attempt and returns the state to record. Pure: the caller holds the lock and writes.
+/// Decides one attempt and returns the state to record, as `pam-totp-setup`'s proofs of possession
+/// do: a success there makes no place familiar (it is not a login). Pure: the caller holds the lock
+/// and writes.
 /// - Parameters:
 ///   - window: TOTP steps either side of now.
 ///   - hotpWindow: HOTP counters looked ahead.
@@ -108,7 +110,8 @@ public func decideAttempt(
 ) throws(CryptoError) -> (outcome: AttemptOutcome, state: UserState) {
     decideAttempt(
         input: try PreparedInput(input, enrollment: enrollment), enrollment: enrollment, state: state, now: now,
-        policy: AttemptPolicy(window: window, hotpWindow: hotpWindow, throttle: throttle), origin: LoginOrigin(source: source))
+        policy: AttemptPolicy(window: window, hotpWindow: hotpWindow, throttle: throttle), origin: LoginOrigin(source: source),
+        makesFamiliar: false)
 }
 
 /// The options an attempt is decided under.
@@ -131,9 +134,10 @@ public struct AttemptPolicy: Equatable, Sendable {
 ///   - decoy: the enrollment stands in for an account that has none (or for a name that is no
 ///     account): everything is computed and recorded as for a real one, so that a client cannot tell
 ///     them apart, and nothing is ever accepted.
+///   - makesFamiliar: whether a code accepted makes `origin` familiar (a login's does).
 public func decideAttempt(
     input: PreparedInput, enrollment: Enrollment, state: UserState, now: Int64, policy: AttemptPolicy, origin: LoginOrigin,
-    decoy: Bool = false
+    decoy: Bool = false, makesFamiliar: Bool = true
 ) -> (outcome: AttemptOutcome, state: UserState) {
     let strongRecovery = if case .recovery(_, true) = input { true } else { false }
     let familiar = state.isFamiliar(origin, now: now)
@@ -196,7 +200,7 @@ public func decideAttempt(
             next.unfamiliarFailures = 0
             next.familiarFailures = 0
             next.overflow = nil
-        } else {
+        } else if makesFamiliar {
             next.markFamiliar(origin, now: now)
         }
     } else {
@@ -225,8 +229,11 @@ extension UserState {
         }
         guard let step = fresh.last else { return steps.isEmpty ? .wrongCode : .replayedTOTP }
         if let pending = totpResync, now - pending.at <= UserState.resyncTimeout, now >= pending.at, step > pending.step {
-            // Confirmed: the steps used while the clock was ahead stay refused, one by one.
-            aheadSteps = Array(Set(recentSteps + aheadSteps + [last]).filter { $0 > step }.sorted().suffix(UserState.maxRecentSteps))
+            // Confirmed: the steps used while the clock was ahead stay refused, one by one. Should there
+            // be more than the state keeps, none is dropped: the resynchronisation is refused instead.
+            let ahead = Set(recentSteps + aheadSteps + [last]).filter { $0 > step }.sorted()
+            guard ahead.count <= UserState.maxRecentSteps else { return .replayedTOTP }
+            aheadSteps = ahead
             lastStep = nil
             acceptStep(step)
             return .acceptedTOTP(step: step)

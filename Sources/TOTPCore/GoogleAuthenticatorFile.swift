@@ -49,7 +49,8 @@ public struct GoogleAuthenticatorFile: Equatable, Sendable {
                 case "TOTP_AUTH": totp = true
                 case "DISALLOW_REUSE":
                     for word in words.dropFirst() {
-                        guard let value = LineFormat.decimal(word) else { throw .badLine(index + 1) }
+                        // A time step of a period of at most 300 s: beyond, its time overflows.
+                        guard let value = LineFormat.decimal(word), value <= Int(Int64.max / 300) else { throw .badLine(index + 1) }
                         file.usedSteps.append(UInt64(value))
                     }
                 case "WINDOW_SIZE":

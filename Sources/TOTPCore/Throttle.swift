@@ -115,9 +115,13 @@ extension UserState {
     /// Whether the user logged in with a code from this source, or with this SSH key, within
     /// `familiarPeriod` (pam_totp(8), "Throttling"): failures from elsewhere never lock such an origin out.
     public func isFamiliar(_ origin: LoginOrigin, now: Int64) -> Bool {
-        familiar.contains {
-            ($0.id == origin.source || $0.id == origin.key) && now - $0.last <= Self.familiarPeriod && $0.last <= now + 300
-        }
+        currentFamiliar(now: now).contains { $0.id == origin.source || $0.id == origin.key }
+    }
+
+    /// The familiar origins that still count at `now`: a login with a code within `familiarPeriod`
+    /// (and not in the future, beyond a clock's wobble).
+    public func currentFamiliar(now: Int64) -> [FamiliarOrigin] {
+        familiar.filter { now - $0.last <= Self.familiarPeriod && $0.last <= now + 300 }
     }
 
     /// How `source` stands at `now`. A source with no record of its own is judged by `overflow` (the
@@ -148,8 +152,9 @@ extension UserState {
     }
 
     /// Records a failure from `source`. A new source starts from the overflow's count, so pushing a
-    /// source out with others' failures never clears it; at most `maxSources` records of unfamiliar
-    /// sources are kept, the oldest merged into `overflow`.
+    /// source out with others' failures never clears it; at most `maxSources` records of sources that
+    /// are not currently familiar are kept, the oldest merged into `overflow`, so there are never more
+    /// than `maxSources + maxFamiliar` records (what `parse` accepts).
     public mutating func recordFailure(source: String, familiar: Bool = false, now: Int64) {
         failures = min(failures, Int(Int32.max)) + 1
         if familiar {
@@ -164,9 +169,10 @@ extension UserState {
         record.failures = min(record.failures, 1_000_000) + 1
         record.last = now
         sources = sources.filter { $0.source != source } + [record]
-        let familiarIDs = Set(self.familiar.map(\.id))
-        while sources.filter({ !familiarIDs.contains($0.source) }).count > Self.maxSources {
-            guard let oldest = sources.firstIndex(where: { !familiarIDs.contains($0.source) }) else { break }
+        let familiarIDs = Set(currentFamiliar(now: now).map(\.id))
+        var evictable = sources.filter { !familiarIDs.contains($0.source) }.count
+        while evictable > Self.maxSources, let oldest = sources.firstIndex(where: { !familiarIDs.contains($0.source) }) {
+            evictable -= 1
             let evicted = sources.remove(at: oldest)
             overflow = SourceFailures(
                 source: "*", failures: max(overflow?.failures ?? 0, evicted.failures), last: max(overflow?.last ?? 0, evicted.last))
@@ -191,7 +197,7 @@ extension UserState {
     /// Makes `origin` familiar from `now` on.
     public mutating func markFamiliar(_ origin: LoginOrigin, now: Int64) {
         let ids = [origin.source] + (origin.key.map { [$0] } ?? [])
-        let kept = familiar.filter { !ids.contains($0.id) && now - $0.last <= Self.familiarPeriod }
+        let kept = currentFamiliar(now: now).filter { !ids.contains($0.id) }
         familiar = Array((kept + ids.map { FamiliarOrigin(id: $0, last: now) }).suffix(Self.maxFamiliar))
     }
 

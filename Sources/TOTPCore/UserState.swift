@@ -158,7 +158,7 @@ public struct UserState: Equatable, @unchecked Sendable {
             case "source":
                 let parts = entry.value.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
                 guard parts.count == 3, let failures = LineFormat.decimal(parts[0]), let last = LineFormat.decimal(parts[1]),
-                    !parts[2].isEmpty, !parts[2].contains(" "), state.sources.count < maxSources
+                    !parts[2].isEmpty, !parts[2].contains(" "), state.sources.count < maxSources + maxFamiliar
                 else { throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "source")) }
                 state.sources.append(SourceFailures(source: String(parts[2]), failures: failures, last: Int64(last)))
             case "hotp-next":

@@ -7,8 +7,9 @@ public enum EnrollmentStorage {
     /// An enrollment file's bytes, and whether its `account` line is needed to tie it to its user.
     public struct Contents {
         public var bytes: [UInt8]
-        /// True for a root-owned file outside the user's home: its owner says nothing about whose
-        /// it is, so only its `account` line ties it to the account (`Enrollment.checkAccount`).
+        /// True for a root-owned file of an account other than root's: its owner says nothing about
+        /// whose it is (a home may be shared by several accounts, or be `/`), so only its `account`
+        /// line ties it to the account (`Enrollment.checkAccount`).
         public let needsAccountLine: Bool
     }
 
@@ -23,13 +24,16 @@ public enum EnrollmentStorage {
     /// Either way the file must be a private regular file with one link, owned by the user or root.
     /// - Throws: `StorageError`; `.notFound` means there is no enrollment.
     public static func read(_ path: String, account: Account, inHome: Bool) throws(StorageError) -> Contents {
-        if inHome {
-            let bytes = try FileSystemIdentity.run(uid: account.uid, gid: account.gid) {
-                Result { () throws(StorageError) in try SecureFile.read(path, owner: account.uid) }
-            }.get()
-            return Contents(bytes: bytes, needsAccountLine: false)
-        }
-        let found = try SecurePath.readFile(path, owners: [account.uid, 0])
-        return Contents(bytes: found.bytes, needsAccountLine: found.owner == 0)
+        let found =
+            if inHome {
+                try FileSystemIdentity.run(uid: account.uid, gid: account.gid) {
+                    Result { () throws(StorageError) in
+                        try SecureFile.read(path, in: AT_FDCWD, displayPath: path, owners: [account.uid, 0], maxSize: SecureFile.maxSize)
+                    }
+                }.get()
+            } else {
+                try SecurePath.readFile(path, owners: [account.uid, 0])
+            }
+        return Contents(bytes: found.bytes, needsAccountLine: found.owner == 0 && account.uid != 0)
     }
 }

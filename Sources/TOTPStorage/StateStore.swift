@@ -1,3 +1,4 @@
+import CTOTPSystem
 import Glibc
 import TOTPCore
 
@@ -9,9 +10,11 @@ public final class StateStore {
     private let directory: Int32
 
     /// The subdirectory of the state directory that holds the throttling of names that are no
-    /// account, each in a file named by the SHA-256 of the name. Nothing else is kept there, so it may
-    /// be cleaned out at any time (pam-totp's tmpfiles.d entry ages its files out).
+    /// account (`unknownNames()`). Nothing else is kept there, so it may be cleaned out at any time.
     public static let unknownSubdirectory = "unknown"
+    /// How many state files names that are no account share: a fixed number, so that no client can
+    /// make the module create files without end.
+    public static let unknownBuckets = 1024
 
     /// Opens the state directory, creating it (mode 0700) if it is missing. The module never writes
     /// into a directory someone else controls, so every directory from `/` down to it is opened
@@ -24,7 +27,41 @@ public final class StateStore {
         directory = try SecurePath.openDirectory(path, createMode: 0o700)
     }
 
+    private init(path: String, directory: Int32) {
+        self.path = path
+        self.directory = directory
+    }
+
     deinit { Sys.close(directory) }
+
+    /// The store of names that are no account: the `unknown` subdirectory, opened relative to this
+    /// checked directory (created 0700 if missing), where such names share `unknownBuckets` state
+    /// files. `bucket(of:)` picks a name's file by an HMAC of the name under a random key of this
+    /// host's own, kept there: no client can tell which names share a file.
+    public func unknownNames() throws(StorageError) -> UnknownNames {
+        let subpath = path + "/" + Self.unknownSubdirectory
+        let fd = try SecurePath.openChild(Self.unknownSubdirectory, in: directory, path: subpath, createMode: 0o700)
+        let store = StateStore(path: subpath, directory: fd)
+        return UnknownNames(store: store, key: try store.hostKey())
+    }
+
+    /// The 32 random bytes in this directory's `key` file, made on first use (`getrandom`, written
+    /// atomically, mode 0600). Two logins making it at once each use their own for that login only.
+    private func hostKey() throws(StorageError) -> [UInt8] {
+        let name = "key"
+        do throws(StorageError) {
+            let bytes = try SecureFile.read(name, in: directory, displayPath: path + "/" + name, owners: [geteuid()], maxSize: 64).bytes
+            guard bytes.count == 32 else { throw .malformed(path: path + "/" + name, error: "expected 32 bytes") }
+            return bytes
+        } catch  where error.isNotFound {
+            var key = [UInt8](repeating: 0, count: 32)
+            guard key.withUnsafeMutableBytes({ ctotp_getrandom($0.baseAddress, UInt($0.count)) }) == 32 else {
+                throw .system(operation: "getrandom", path: path + "/" + name, errno: Errno.current)
+            }
+            try AtomicFile.write(key, name: name, in: directory, displayPath: path + "/" + name, mode: 0o600)
+            return key
+        }
+    }
 
     /// Waits for and takes the user's lock. The lock is held until the returned value is released.
     public func lock(user: String) throws(StorageError) -> LockedState {
@@ -117,5 +154,30 @@ extension StateStore {
         if user.utf8.count + ".state".utf8.count <= AtomicFile.maxNameLength { return (user + ".state", user + ".lock") }
         let hash = Hex.encode(Crypto.sha256(Array(user.utf8)))
         return (hash + ".sha256-state", hash + ".sha256-lock")
+    }
+}
+
+/// Where names that are no account are throttled: `StateStore.unknownBuckets` shared state files,
+/// in which each name's sources are recorded apart (`source(_:of:)`), so that one name's failures
+/// throttle only that name, as an account's do.
+public struct UnknownNames {
+    public let store: StateStore
+    private let key: [UInt8]
+
+    fileprivate init(store: StateStore, key: [UInt8]) {
+        self.store = store
+        self.key = key
+    }
+
+    /// The key of the state file `name` shares: `bucket-N`.
+    public func bucket(of name: String) -> String {
+        let mac = Crypto.hmac(.sha256, key: key, message: Array(name.utf8))
+        return "bucket-" + String((Int(mac[0]) << 8 | Int(mac[1])) % StateStore.unknownBuckets)
+    }
+
+    /// The throttling key of `source` for `name` inside its bucket: a tag of the name, then the source.
+    public func source(_ source: String, of name: String) -> String {
+        let mac = Crypto.hmac(.sha256, key: key, message: Array(name.utf8))
+        return Hex.encode(Array(mac[2..<10])) + "|" + source
     }
 }

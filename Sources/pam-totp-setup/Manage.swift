@@ -55,7 +55,7 @@ struct Status: ParsableCommand {
                     ("locked_familiar", state.map { .bool($0.isLocked(familiar: true, policy: policy)) } ?? .null),
                     (
                         "familiar",
-                        state.map { s in .array(s.familiar.filter { now - $0.last <= UserState.familiarPeriod }.map { JSON.string($0.id) })
+                        state.map { s in .array(s.currentFamiliar(now: now).map { JSON.string($0.id) })
                         }
                             ?? .null
                     ),
@@ -82,7 +82,7 @@ struct Status: ParsableCommand {
             let last = state.failures > 0 ? state.lastFailure.map { ", last at \(UTCTimestamp.format($0))" } ?? "" : ""
             print("  Failed attempts since the last success: \(state.failures)\(last)")
             print("  In a row:       \(state.unfamiliarFailures) from unfamiliar places, \(state.familiarFailures) from familiar ones")
-            let familiar = state.familiar.filter { now - $0.last <= UserState.familiarPeriod }.map(\.id)
+            let familiar = state.currentFamiliar(now: now).map(\.id)
             print("  Familiar:       \(familiar.isEmpty ? "none yet" : familiar.joined(separator: ", "))")
             if state.isLocked(familiar: false, policy: policy) {
                 print(

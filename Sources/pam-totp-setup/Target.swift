@@ -66,7 +66,15 @@ struct CommonOptions: ParsableArguments {
         } catch let error as Errno {
             throw SetupError("user database: \(error)")
         }
-        return try Target(account: account, options: options)
+        let target = try Target(account: account, options: options)
+        if !target.hidden.isEmpty {
+            // What the user acts on here is their own file; an enrollment an administrator keeps
+            // before it in the list (which the user cannot see) would be the one logins use.
+            fputs(
+                "Note: logins use an enrollment an administrator keeps for \(target.name) in \(target.hidden.joined(separator: ", ")) instead, if there is one (only root can see it; `sudo pam-totp-setup status` shows it).\n",
+                stderr)
+        }
+        return target
     }
 
     /// Under sudo without --user, the user who ran sudo (`SUDO_USER`, which must be the account of

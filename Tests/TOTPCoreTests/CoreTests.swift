@@ -296,6 +296,22 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(try UserState.parse(state.serialized()), state)
     }
 
+    /// A review found that familiar sources' records were kept beyond the 64 the parser accepted, so
+    /// failures from 64 addresses made the state unreadable and refused every login of the user.
+    func testFailuresFromManySourcesNeverMakeTheStateUnreadable() throws {
+        var state = UserState()
+        for index in 0..<UserState.maxFamiliar { state.markFamiliar(LoginOrigin(source: "192.0.2.\(index)"), now: now) }
+        for index in 0..<UserState.maxFamiliar { state.recordFailure(source: "192.0.2.\(index)", familiar: true, now: now + 1) }
+        for index in 0..<200 { state.recordFailure(source: "198.51.100.\(index)", now: now + 2) }
+        XCTAssertEqual(state.sources.count, UserState.maxSources + UserState.maxFamiliar)
+        XCTAssertEqual(try UserState.parse(state.serialized()), state)
+        // Once those places are no longer familiar, their records are evictable like any other.
+        let later = now + UserState.familiarPeriod + 10
+        state.recordFailure(source: "203.0.113.1", now: later)
+        XCTAssertEqual(state.sources.count, UserState.maxSources)
+        XCTAssertEqual(try UserState.parse(state.serialized()), state)
+    }
+
     func testWeakRecoveryCodesAreLockedAndHashedOnce() throws {
         var e = enrollment
         e.recovery = try RecoverySet.make(codes: ["12345678", "kf7q-m2xd-9pwa"], iterations: 1000)

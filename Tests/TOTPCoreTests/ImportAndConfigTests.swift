@@ -31,6 +31,9 @@ final class GoogleAuthenticatorFileTests: XCTestCase {
         XCTAssertEqual(try GoogleAuthenticatorFile.parse(Array(text.utf8)).usedSteps, [58_312_345, 58_312_346])
         let bad = "CCNVY4CM5TUYSV4DPPAHPBNJVU\n\" DISALLOW_REUSE 12x\n\" TOTP_AUTH\n"
         XCTAssertThrowsError(try GoogleAuthenticatorFile.parse(Array(bad.utf8)))
+        // A step whose time overflows (the tool multiplies it by the step size) is refused.
+        let huge = "CCNVY4CM5TUYSV4DPPAHPBNJVU\n\" DISALLOW_REUSE 999999999999999999\n\" TOTP_AUTH\n"
+        XCTAssertThrowsError(try GoogleAuthenticatorFile.parse(Array(huge.utf8)))
     }
 
     func testCounterBasedFilesBecomeHOTPEnrollments() throws {

@@ -135,8 +135,25 @@ def test_unknown_unenrolled_and_enrolled_users_look_alike(env):
     assert THROTTLED in seen["alice"][1][1][0]
     strip = lambda runs: [(rc, [re.sub(r"\d+ seconds", "N seconds", line) for line in lines]) for rc, lines in runs]
     assert strip(seen["alice"]) == strip(seen["bob"]) == strip(seen["nosuchuser"]), seen
-    # Names that are no account keep their state apart, by a hash of the name.
+    # Names that are no account keep their state apart from the accounts', in unknown/.
     assert os.listdir(os.path.join(env.state, "unknown")) and not os.path.exists(os.path.join(env.state, "nosuchuser.state"))
+
+
+def test_names_that_are_no_account_cannot_make_files_without_end(env):
+    defaults(env)
+    for index in range(300):
+        env.login(f"nosuchuser{index}", WRONG, rhost="203.0.113.1")
+    files = os.listdir(os.path.join(env.state, "unknown"))
+    # A fixed number of shared files (1024 at most), a key of this host's own, and nothing else.
+    assert all(re.fullmatch(r"bucket-(\d+)\.(state|lock)|key", f) and (f == "key" or int(f.split("-")[1].split(".")[0]) < 1024)
+               for f in files), files
+    assert len([f for f in files if f.endswith(".state")]) < 300
+    assert oct(os.stat(os.path.join(env.state, "unknown", "key")).st_mode & 0o777) == "0o600"
+    # Each name is still throttled on its own: another name from the same source gets its prompt.
+    for _ in range(3):
+        env.login("nosuchuser0", WRONG, rhost="203.0.113.2")
+    assert env.login("nosuchuser0", WRONG, rhost="203.0.113.2").prompts == []
+    assert env.login("nosuchuser1", WRONG, rhost="203.0.113.2").prompts == ["Verification code: "]
 
 
 def test_unknown_and_unenrolled_users_reach_the_same_lock(env):
@@ -238,3 +255,30 @@ def test_a_clock_that_jumped_forward_is_recovered_from_without_a_replay(env):
     assert again.rc != PAM_SUCCESS and again.logged("reason=replayed-code"), again.log
     later = faked(env, "+86400", totp(KEY, at=now + 86400))
     assert later.rc != PAM_SUCCESS and later.logged("reason=replayed-code"), later.log
+
+
+def test_an_account_without_a_home_is_asked_like_any_other_with_a_list_of_locations(env):
+    # A VPN user often has no usable home: with secret=CENTRAL/%u:~/.pam_totp and no central file,
+    # the home location is "no enrollment here", not an error that ends the login before its prompt.
+    os.makedirs(env.central, mode=0o700)
+    env.passwd.append("vpnuser:x:2101:2101:vpn:relative-home:/usr/sbin/nologin")
+    env._write("passwd", "\n".join(env.passwd) + "\n")
+    defaults(env, options=f"retries=1 secret={env.central}/%u:~/.pam_totp")
+    homeless, unknown = env.login("vpnuser", WRONG), env.login("nosuchuser", WRONG)
+    assert homeless.rc == PAM_AUTH_ERR and homeless.prompts == ["Verification code: "], homeless.log
+    assert conversation(homeless) == conversation(unknown)
+
+
+def test_a_root_owned_file_in_a_home_must_name_its_account(env):
+    # Homes can be shared (a service's, or /): a root-owned file there is tied to an account only by
+    # its account line, as a central one is. (Read with the user's identity, a root-only file is
+    # refused before that; the account check is there should that ever change.)
+    env.enroll()
+    defaults(env)
+    path = env.enrollment_path("alice")
+    text = re.sub(r"(?m)^account .*\n", "", open(path).read())
+    with open(path, "w") as f:
+        f.write(text)
+    os.chown(path, 0, 0)
+    login = env.login("alice", totp(KEY, step_offset=1))
+    assert login.rc == PAM_AUTH_ERR and login.logged("refused user=alice "), login.log
