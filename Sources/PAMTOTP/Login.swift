@@ -106,17 +106,18 @@ struct Login {
         defer { enrollment.cleanse() }
 
         // The state: the account's own, or for a name that is no account, its share of one of a fixed
-        // number of files in the directory's unknown/ subdirectory, where its sources are its own.
-        var store: StateStore
+        // number of files beside the accounts', where its sources are its own.
+        let store: StateStore
         let key: String
         var origin = LoginOrigin(remoteHost: remoteHost, authInfo: pam.environment("SSH_AUTH_INFO_0"))
         do {
             store = try StateStore(path: options.stateDirectory)
+            // Every login places the name among the shared files, whether or not it is an account,
+            // so that a login of either does the same work before its first prompt.
+            let place = try store.unknownNames().place(of: typed)
             if account == nil {
-                let unknown = try store.unknownNames()
-                store = unknown.store
-                key = unknown.bucket(of: typed)
-                origin = LoginOrigin(source: unknown.source(origin.source, of: typed))
+                key = place.bucket
+                origin = LoginOrigin(source: UnknownNames.source(origin.source, tag: place.tag))
             } else {
                 key = user
             }

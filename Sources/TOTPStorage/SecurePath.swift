@@ -63,18 +63,6 @@ public enum SecurePath {
         return try SecureFile.read(name, in: directory, displayPath: path, owners: owners, maxSize: maxSize)
     }
 
-    /// Opens the directory `name` inside the checked directory open as `parent` (creating it first,
-    /// with `createMode`, if it is missing and a mode is given) and checks it as `openDirectory` checks
-    /// its last directory: for a subdirectory of a directory already walked, without walking again.
-    static func openChild(_ name: String, in parent: Int32, path: String, createMode: mode_t?) throws(StorageError) -> Int32 {
-        let fd = try openComponent(name, in: parent, path: path, createMode: createMode)
-        do { try check(fd, path: path, isLast: true) } catch {
-            Sys.close(fd)
-            throw error
-        }
-        return fd
-    }
-
     /// `O_NOFOLLOW`: a link in place of a directory is refused, never followed. `O_RDONLY` rather
     /// than `O_PATH` (which Swift's Glibc module lacks): root reads any directory, and the last one
     /// must be readable anyway, for `fsync` and for listing stale temporary files.

@@ -9,11 +9,8 @@ public final class StateStore {
     public let path: String
     private let directory: Int32
 
-    /// The subdirectory of the state directory that holds the throttling of names that are no
-    /// account (`unknownNames()`). Nothing else is kept there, so it may be cleaned out at any time.
-    public static let unknownSubdirectory = "unknown"
-    /// How many state files names that are no account share: a fixed number, so that no client can
-    /// make the module create files without end.
+    /// How many state files names that are no account share (`unknownNames()`): a fixed number, so
+    /// that no client can make the module create files without end.
     public static let unknownBuckets = 1024
 
     /// Opens the state directory, creating it (mode 0700) if it is missing. The module never writes
@@ -27,28 +24,21 @@ public final class StateStore {
         directory = try SecurePath.openDirectory(path, createMode: 0o700)
     }
 
-    private init(path: String, directory: Int32) {
-        self.path = path
-        self.directory = directory
-    }
-
     deinit { Sys.close(directory) }
 
-    /// The store of names that are no account: the `unknown` subdirectory, opened relative to this
-    /// checked directory (created 0700 if missing), where such names share `unknownBuckets` state
-    /// files. `bucket(of:)` picks a name's file by an HMAC of the name under a random key of this
-    /// host's own, kept there: no client can tell which names share a file.
+    /// Where names that are no account are throttled: `unknownBuckets` state files in this directory,
+    /// beside the accounts' (so that a login of either does the same work), named `unknown N` (no
+    /// account name has a space). `UnknownNames.bucket(of:)` picks a name's file by an HMAC of the
+    /// name under a random key of this host's own: no client can tell which names share a file.
     public func unknownNames() throws(StorageError) -> UnknownNames {
-        let subpath = path + "/" + Self.unknownSubdirectory
-        let fd = try SecurePath.openChild(Self.unknownSubdirectory, in: directory, path: subpath, createMode: 0o700)
-        let store = StateStore(path: subpath, directory: fd)
-        return UnknownNames(store: store, key: try store.hostKey())
+        UnknownNames(key: try hostKey())
     }
 
-    /// The 32 random bytes in this directory's `key` file, made on first use (`getrandom`, written
-    /// atomically, mode 0600). Two logins making it at once each use their own for that login only.
+    /// The 32 random bytes in this directory's `unknown key` file, made on first use (`getrandom`,
+    /// written atomically, mode 0600). Two logins making it at once each use their own for that
+    /// login only.
     private func hostKey() throws(StorageError) -> [UInt8] {
-        let name = "key"
+        let name = "unknown key"
         do throws(StorageError) {
             let bytes = try SecureFile.read(name, in: directory, displayPath: path + "/" + name, owners: [geteuid()], maxSize: 64).bytes
             guard bytes.count == 32 else { throw .malformed(path: path + "/" + name, error: "expected 32 bytes") }
@@ -65,7 +55,7 @@ public final class StateStore {
 
     /// Waits for and takes the user's lock. The lock is held until the returned value is released.
     public func lock(user: String) throws(StorageError) -> LockedState {
-        guard PathTemplate.isSafeUserName(user) else {
+        guard PathTemplate.isSafeUserName(user) || UnknownNames.isBucket(user) else {
             throw .insecureDirectory(path: path, reason: "user name cannot be used as a file name")
         }
         let lockName = Self.fileNames(user: user).lock
@@ -161,23 +151,26 @@ extension StateStore {
 /// in which each name's sources are recorded apart (`source(_:of:)`), so that one name's failures
 /// throttle only that name, as an account's do.
 public struct UnknownNames {
-    public let store: StateStore
     private let key: [UInt8]
 
-    fileprivate init(store: StateStore, key: [UInt8]) {
-        self.store = store
+    fileprivate init(key: [UInt8]) {
         self.key = key
     }
 
-    /// The key of the state file `name` shares: `bucket-N`.
-    public func bucket(of name: String) -> String {
-        let mac = Crypto.hmac(.sha256, key: key, message: Array(name.utf8))
-        return "bucket-" + String((Int(mac[0]) << 8 | Int(mac[1])) % StateStore.unknownBuckets)
+    /// Where `name` is kept: `bucket`, what `StateStore.lock(user:)` takes for the state file it
+    /// shares (`unknown N`), and `tag`, which keeps its sources apart from other names' there.
+    public func place(of name: String) -> (bucket: String, tag: String) {
+        var mac = Crypto.hmac(.sha256, key: key, message: Array(name.utf8))
+        defer { Crypto.cleanse(&mac) }
+        return ("unknown " + String((Int(mac[0]) << 8 | Int(mac[1])) % StateStore.unknownBuckets), Hex.encode(Array(mac[2..<10])))
     }
 
-    /// The throttling key of `source` for `name` inside its bucket: a tag of the name, then the source.
-    public func source(_ source: String, of name: String) -> String {
-        let mac = Crypto.hmac(.sha256, key: key, message: Array(name.utf8))
-        return Hex.encode(Array(mac[2..<10])) + "|" + source
+    /// Whether `name` is one of the buckets' names.
+    static func isBucket(_ name: String) -> Bool {
+        guard name.hasPrefix("unknown "), let number = Int(name.dropFirst(8)) else { return false }
+        return String(number) == name.dropFirst(8) && (0..<StateStore.unknownBuckets).contains(number)
     }
+
+    /// The throttling key of `source` inside a bucket, for the name `tag` stands for.
+    public static func source(_ source: String, tag: String) -> String { tag + "|" + source }
 }

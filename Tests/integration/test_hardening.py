@@ -135,20 +135,21 @@ def test_unknown_unenrolled_and_enrolled_users_look_alike(env):
     assert THROTTLED in seen["alice"][1][1][0]
     strip = lambda runs: [(rc, [re.sub(r"\d+ seconds", "N seconds", line) for line in lines]) for rc, lines in runs]
     assert strip(seen["alice"]) == strip(seen["bob"]) == strip(seen["nosuchuser"]), seen
-    # Names that are no account keep their state apart from the accounts', in unknown/.
-    assert os.listdir(os.path.join(env.state, "unknown")) and not os.path.exists(os.path.join(env.state, "nosuchuser.state"))
+    # Names that are no account share a bucket's state; none has a file of its own.
+    assert any(f.startswith("unknown ") for f in os.listdir(env.state))
+    assert not os.path.exists(os.path.join(env.state, "nosuchuser.state"))
 
 
 def test_names_that_are_no_account_cannot_make_files_without_end(env):
     defaults(env)
     for index in range(300):
         env.login(f"nosuchuser{index}", WRONG, rhost="203.0.113.1")
-    files = os.listdir(os.path.join(env.state, "unknown"))
+    files = os.listdir(env.state)
     # A fixed number of shared files (1024 at most), a key of this host's own, and nothing else.
-    assert all(re.fullmatch(r"bucket-(\d+)\.(state|lock)|key", f) and (f == "key" or int(f.split("-")[1].split(".")[0]) < 1024)
+    assert all(re.fullmatch(r"unknown (\d+)\.(state|lock)|unknown key", f) and (f == "unknown key" or int(f.split()[1].split(".")[0]) < 1024)
                for f in files), files
     assert len([f for f in files if f.endswith(".state")]) < 300
-    assert oct(os.stat(os.path.join(env.state, "unknown", "key")).st_mode & 0o777) == "0o600"
+    assert oct(os.stat(os.path.join(env.state, "unknown key")).st_mode & 0o777) == "0o600"
     # Each name is still throttled on its own: another name from the same source gets its prompt.
     for _ in range(3):
         env.login("nosuchuser0", WRONG, rhost="203.0.113.2")
