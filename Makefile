@@ -34,7 +34,7 @@ DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libstdc++-12-dev pamtest
                 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \
-                debhelper lintian dpkg-dev fakeroot systemd-journal-remote
+                debhelper lintian dpkg-dev fakeroot systemd-journal-remote tmux
 
 .PHONY: all build deb deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe hot-functions
 
