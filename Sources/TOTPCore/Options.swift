@@ -135,6 +135,16 @@ public struct ModuleOptions: Equatable, Sendable {
             func flag() throws(ParseError) {
                 guard value == nil else { throw .unexpectedValue(shortName) }
             }
+            /// Text a user is shown: printable, at most 200 bytes, and without the `forbidden` characters.
+            func printable(_ what: String, forbidden: Set<Unicode.Scalar> = []) throws(ParseError) -> String {
+                let text = try required()
+                guard text.utf8.count <= 200,
+                    text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f && !forbidden.contains($0) })
+                else {
+                    throw .invalidValue(option: shortName, value: String(text.prefix(40)), expected: what)
+                }
+                return text
+            }
             func integer(_ range: ClosedRange<Int>) throws(ParseError) -> Int {
                 let text = try required()
                 guard let number = LineFormat.decimal(Substring(text)), range.contains(number) else {
@@ -161,12 +171,7 @@ public struct ModuleOptions: Equatable, Sendable {
             case "retries":
                 options.retries = try integer(retriesRange)
             case "prompt":
-                let text = try required()
-                guard text.utf8.count <= 200, text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
-                    throw .invalidValue(
-                        option: shortName, value: String(text.prefix(40)), expected: "a prompt must be printable, at most 200 bytes")
-                }
-                options.prompt = text
+                options.prompt = try printable("a prompt must be printable, at most 200 bytes")
                 options.promptGiven = true
             case "remember":
                 let text = try required()
@@ -237,21 +242,9 @@ public struct ModuleOptions: Equatable, Sendable {
                 try flag()
                 options.debug = true
             case "issuer":
-                let text = try required()
-                guard !text.contains(":"), text.utf8.count <= 200, text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f })
-                else {
-                    throw .invalidValue(
-                        option: shortName, value: String(text.prefix(40)),
-                        expected: "an issuer is printable text without ':', at most 200 bytes")
-                }
-                options.issuer = text
+                options.issuer = try printable("an issuer is printable text without ':', at most 200 bytes", forbidden: [":"])
             case "setup_hint":
-                let text = try required()
-                guard text.utf8.count <= 200, text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
-                    throw .invalidValue(
-                        option: shortName, value: String(text.prefix(40)), expected: "a hint must be printable, at most 200 bytes")
-                }
-                options.setupHint = text
+                options.setupHint = try printable("a hint must be printable, at most 200 bytes")
             case "message_prompt":
                 try flag()
                 options.messagePrompt = true
