@@ -44,26 +44,17 @@ public enum PathTemplate {
     }
 
     /// Whether the template contains `%u`.
-    public static func namesUser(_ template: String) -> Bool {
-        var escape = false
-        for byte in template.utf8 {
-            if escape {
-                if byte == UInt8(ascii: "u") { return true }
-                escape = false
-            } else if byte == UInt8(ascii: "%") {
-                escape = true
-            }
-        }
-        return false
-    }
+    public static func namesUser(_ template: String) -> Bool { contains(escape: "u", in: template) }
 
     /// Whether the template names a file in the user's home (read and written with the user's privileges).
-    public static func usesHome(_ template: String) -> Bool {
-        if template.hasPrefix("~/") { return true }
+    public static func usesHome(_ template: String) -> Bool { template.hasPrefix("~/") || contains(escape: "h", in: template) }
+
+    /// Whether `%` followed by `letter` stands in the template (`%%` is a literal percent sign).
+    private static func contains(escape letter: Unicode.Scalar, in template: String) -> Bool {
         var escape = false
         for byte in template.utf8 {
             if escape {
-                if byte == UInt8(ascii: "h") { return true }
+                if byte == UInt8(ascii: letter) { return true }
                 escape = false
             } else if byte == UInt8(ascii: "%") {
                 escape = true

@@ -7,16 +7,22 @@ from e2e_support import KEY
 from testbed import BUILD, oathtool, wait_for_step
 
 
-def sudo(bed, user, answers):
-    """Runs the real sudo as `user`, in a mount namespace where /etc/pam.d and /etc/sudoers are the
-    bed's; `answers` are the lines sudo -S reads (password, then code)."""
+def sudo_argv(bed, user, *arguments):
+    """The command that runs the real sudo as `user` with `arguments`, in a mount namespace where
+    /etc/pam.d and /etc/sudoers are the bed's (sudo's defaults otherwise, pam_silent among them)."""
     sudoers = os.path.join(bed.root, "sudoers")
     with open(sudoers, "w") as f:
         f.write(f"Defaults !lecture,timestamp_timeout=0\n{user.name} ALL=(ALL) ALL\n")
     os.chmod(sudoers, 0o440)
     script = f'mount --bind "{bed.pamd}" /etc/pam.d && mount --bind "{sudoers}" /etc/sudoers && exec "$@"'
-    proc = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", "setpriv", f"--reuid={user.uid}",
-                           f"--regid={user.uid}", "--init-groups", "sudo", "-S", "id", "-un"],
+    return ["unshare", "-m", "sh", "-c", script, "sh", "setpriv", f"--reuid={user.uid}", f"--regid={user.uid}",
+            "--init-groups", "sudo", *arguments]
+
+
+def sudo(bed, user, answers):
+    """Runs the real sudo as `user` (`sudo_argv`); `answers` are the lines sudo -S reads (password,
+    then code)."""
+    proc = subprocess.run(sudo_argv(bed, user, "-S", "id", "-un"),
                           input="".join(a + "\n" for a in answers), capture_output=True, text=True, timeout=60)
     return proc.returncode, proc.stdout.strip(), proc.stderr
 
