@@ -16,37 +16,67 @@ ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 
 RELEASE_SCRATCH := .build-release
 DEBUG_SCRATCH   := .build-debug
-# -static-stdlib: the module carries the Swift standard library, so servers need no Swift runtime.
-# lld: gold leaves GLOB_DAT relocations against local Swift type metadata, which puts those local
-# symbols into .dynsym; lld resolves them, so the module's dynamic symbols are only pam_sm_*.
-# tools/link/libstdc++.so: libstdc++ linked statically too (the file says why). pack-relative-relocs:
-# the module's 18,000 relative relocations as a few kilobytes of DT_RELR (glibc 2.36) rather than
-# 440 kB of RELA, so loading it touches fewer pages. hot-functions.txt: the code a login runs, placed
-# together (`make hot-functions` regenerates it; bench/hot_functions.py says why).
-RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) --disable-local-rpath -Xswiftc -static-stdlib \
-                   -Xswiftc -use-ld=lld -Xswiftc -L$(CURDIR)/tools/link -Xlinker -z -Xlinker pack-relative-relocs \
-                   -Xlinker --symbol-ordering-file=$(CURDIR)/tools/link/hot-functions.txt -Xlinker --no-warn-symbol-ordering
+# The tool: a release build that carries the Swift standard library, so servers need no Swift runtime.
+RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) --disable-local-rpath -Xswiftc -static-stdlib
 
-# libstdc++-12-dev: libstdc++.a, which the release link puts into the module (tools/link/libstdc++.so).
+# The module: Embedded Swift (docs/DESIGN.md, "The module in Embedded Swift"). The same source files
+# the tool and the tests compile in full Swift, built here module by module with swiftc, as LLVM
+# bitcode (-lto=llvm-full), and linked by the toolchain's clang and lld with link-time optimisation,
+# so that only what a login reaches is kept. No Swift runtime: the result needs libc and libpam.
+SWIFTC          ?= swiftc
+TOOLCHAIN_BIN   := $(dir $(realpath $(shell command -v $(SWIFTC))))
+EMBEDDED        := .build-embedded
+# String comparison and case mapping need Unicode's tables, which Embedded Swift keeps in an archive.
+UNICODE_TABLES  := $(TOOLCHAIN_BIN)../lib/swift/embedded/$(shell uname -m)-unknown-linux-gnu/libswiftUnicodeDataTables.a
+C_INCLUDES      := -I Sources/CPAM -I Sources/CTOTPSystem/include -I Sources/CLibCrypto/include \
+                   -I Sources/CPAMTOTPShim/helpers/include
+# -disable-implicit-*-module-import: the module uses neither string processing nor concurrency.
+EMBEDDED_SWIFTC := $(SWIFTC) -enable-experimental-feature Embedded -wmo -Osize -parse-as-library -swift-version 5 \
+                   -lto=llvm-full -Xfrontend -function-sections -Xcc -fPIC -I $(EMBEDDED) $(C_INCLUDES) \
+                   -Xfrontend -disable-implicit-string-processing-module-import \
+                   -Xfrontend -disable-implicit-concurrency-module-import
+EMBEDDED_CC     := $(TOOLCHAIN_BIN)clang -Os -flto -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
+                   -Wall -Wextra -Werror $(C_INCLUDES)
+MODULE_C        := Sources/CPAMTOTPShim/entry/entry.c Sources/CPAMTOTPShim/entry/ceil.c \
+                   Sources/CPAMTOTPShim/helpers/helpers.c Sources/CTOTPSystem/system.c Sources/CLibCrypto/libcrypto.c
+C_HEADERS       := $(wildcard Sources/*/include/* Sources/CPAMTOTPShim/*/include/* Sources/CPAM/*)
+
 # debhelper, lintian, dpkg-dev, fakeroot: make deb and its test. fail2ban: fail2ban-regex for the filter
 # test. systemd-journal-remote: writes the journal file the Troubleshooting advice is tested on.
-DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
+DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev pamtester libpam-wrapper libnss-wrapper \
                 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \
                 debhelper lintian dpkg-dev fakeroot systemd-journal-remote tmux
 
-.PHONY: all build deb deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe hot-functions
+.PHONY: all build deb deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe
 
 all: build
 
-build:
-	$(SWIFT) build $(RELEASE_FLAGS) --product pam_totp
+build: build/pam_totp.so
 	$(SWIFT) build $(RELEASE_FLAGS) --product pam-totp-setup
-	mkdir -p build
-	cp $(RELEASE_SCRATCH)/release/libpam_totp.so build/pam_totp.so
 	cp $(RELEASE_SCRATCH)/release/pam-totp-setup build/pam-totp-setup
-	strip --strip-unneeded build/pam_totp.so build/pam-totp-setup
+	strip --strip-unneeded build/pam-totp-setup
+
+# Each Swift module of pam_totp.so, with the interface the next one imports.
+$(EMBEDDED)/%.o:
+	@mkdir -p $(EMBEDDED)
+	rm -f $@
+	$(EMBEDDED_SWIFTC) -module-name $* -emit-module -emit-module-path $(EMBEDDED)/$*.swiftmodule -c -o $@ Sources/$*/*.swift
+$(EMBEDDED)/TOTPCrypto.o: $(wildcard Sources/TOTPCrypto/*.swift) $(C_HEADERS)
+$(EMBEDDED)/TOTPCore.o: $(wildcard Sources/TOTPCore/*.swift) $(EMBEDDED)/TOTPCrypto.o
+$(EMBEDDED)/TOTPStorage.o: $(wildcard Sources/TOTPStorage/*.swift) $(EMBEDDED)/TOTPCore.o
+$(EMBEDDED)/PAMTOTP.o: $(wildcard Sources/PAMTOTP/*.swift) $(EMBEDDED)/TOTPStorage.o
+
+# -z defs: every symbol resolved now, not when a server loads the module. The version script exports
+# only pam_sm_*. --gc-sections and --icf=all drop and fold what no login reaches.
+MODULE_SWIFT := $(addprefix $(EMBEDDED)/,TOTPCrypto.o TOTPCore.o TOTPStorage.o PAMTOTP.o)
+build/pam_totp.so: $(MODULE_SWIFT) $(MODULE_C) $(C_HEADERS) Sources/CPAMTOTPShim/pam_totp.map
+	mkdir -p build
+	$(EMBEDDED_CC) -fuse-ld=lld -shared -o $@ $(MODULE_SWIFT) $(MODULE_C) $(UNICODE_TABLES) -lpam \
+	    -Wl,-z,defs -Wl,-z,relro -Wl,-z,now -Wl,--gc-sections -Wl,--icf=all -Wl,-O2 \
+	    -Wl,--version-script=Sources/CPAMTOTPShim/pam_totp.map
+	strip --strip-unneeded $@
 
 # Installs the Debian packages the build and the tests need; does nothing when all are present.
 deps:
@@ -158,7 +188,7 @@ lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
 clean:
-	rm -rf build $(RELEASE_SCRATCH) $(DEBUG_SCRATCH)
+	rm -rf build $(RELEASE_SCRATCH) $(DEBUG_SCRATCH) $(EMBEDDED)
 
 # Fuzzing (not part of check): each parser with libFuzzer and AddressSanitizer for FUZZ_SECONDS,
 # starting from the committed seeds in Fuzz/corpus/TARGET; what it finds goes to .build-fuzz/.
@@ -193,9 +223,3 @@ bench: build harness
 # (default 200). Needs root; changes nothing in /etc.
 bench-probe: build harness
 	$(PYTHON) bench/probe_timing.py
-
-# Rewrites tools/link/hot-functions.txt from callgrind profiles of real logins, then relinks with it.
-hot-functions: build
-	PAMTOTP_BENCH_INSIDE= $(PYTHON) bench/hot_functions.py
-	rm -f $(RELEASE_SCRATCH)/release/libpam_totp.so
-	$(MAKE) build

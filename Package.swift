@@ -3,12 +3,10 @@
 // the way they are.
 import PackageDescription
 
-// The module's linker settings need absolute paths (the version script), so derive the package root
-// from this manifest's own location.
-let packageRoot = String(#filePath.dropLast("/Package.swift".count))
-
-// The module's Swift targets do without the implicitly imported _StringProcessing and _Concurrency
-// libraries, which would otherwise be linked into pam_totp.so (docs/DESIGN.md, "Cold logins").
+// pam_totp.so itself is not built here: the Makefile builds it from these same targets' sources in
+// Embedded Swift (docs/DESIGN.md, "The module in Embedded Swift"). Here, in full Swift, they serve
+// the setup tool and the tests, and do without the implicitly imported _StringProcessing and
+// _Concurrency libraries, as the Embedded build does.
 let moduleSwiftSettings: [SwiftSetting] = [
     .unsafeFlags([
         "-Xfrontend", "-disable-implicit-string-processing-module-import",
@@ -19,8 +17,6 @@ let moduleSwiftSettings: [SwiftSetting] = [
 let package = Package(
     name: "pam-totp",
     products: [
-        // Built as libpam_totp.so; the Makefile copies it to build/pam_totp.so.
-        .library(name: "pam_totp", type: .dynamic, targets: ["CPAMTOTPShim"]),
         .executable(name: "pam-totp-setup", targets: ["pam-totp-setup"]),
         // For Fuzz/ (make fuzz), which builds the parsers with libFuzzer and AddressSanitizer.
         .library(name: "TOTPCore", targets: ["TOTPCore"]),
@@ -36,36 +32,21 @@ let package = Package(
         .systemLibrary(name: "CQRencode", path: "Sources/CQRencode"),
 
         // Hashing and HMAC in Swift; PBKDF2 and random bytes from libcrypto, through CLibCrypto.
-        .target(name: "TOTPCrypto", dependencies: ["CLibCrypto"], swiftSettings: moduleSwiftSettings),
+        .target(name: "TOTPCrypto", dependencies: ["CLibCrypto", "CTOTPSystem"], swiftSettings: moduleSwiftSettings),
         // C: loads libcrypto on first use (dlopen) instead of linking it; see its header for why.
         .target(name: "CLibCrypto"),
         // Pure decisions: no PAM, no files, no clock.
         .target(name: "TOTPCore", dependencies: ["TOTPCrypto"], swiftSettings: moduleSwiftSettings),
         // Files: secure open, ownership and mode checks, locking, atomic rewrite.
         .target(name: "TOTPStorage", dependencies: ["TOTPCore", "CTOTPSystem"], swiftSettings: moduleSwiftSettings),
-        // C wrappers for the few system calls Swift's Glibc module lacks (setfsuid/setfsgid).
+        // The C library as the module's Swift code sees it (Embedded Swift has no Glibc module), with
+        // wrappers for what Swift cannot import (errno, variadic calls, setfsuid/setfsgid).
         .target(name: "CTOTPSystem"),
         // The module's logic: options, conversation, logging, one mapping to PAM codes.
         .target(
             name: "PAMTOTP", dependencies: ["TOTPCore", "TOTPStorage", "CPAM", "CPAMTOTPShimHelpers"], swiftSettings: moduleSwiftSettings),
         // C helpers Swift cannot express (variadic pam_syslog/pam_prompt).
         .target(name: "CPAMTOTPShimHelpers", dependencies: ["CPAM"], path: "Sources/CPAMTOTPShim/helpers"),
-        // The pam_sm_* entry points. Linked with -z nodelete (libpam dlcloses modules; a Swift image
-        // must never be unmapped) and a version script that exports only pam_sm_*.
-        .target(
-            name: "CPAMTOTPShim",
-            dependencies: ["PAMTOTP", "CPAM"],
-            path: "Sources/CPAMTOTPShim/entry",
-            linkerSettings: [
-                .unsafeFlags([
-                    "-Xlinker", "-z", "-Xlinker", "nodelete",
-                    // Every symbol resolved at link time: an unresolved one would fail only when a
-                    // server loads the module.
-                    "-Xlinker", "-z", "-Xlinker", "defs",
-                    "-Xlinker", "--version-script=\(packageRoot)/Sources/CPAMTOTPShim/pam_totp.map",
-                ])
-            ]
-        ),
         .executableTarget(
             name: "pam-totp-setup",
             dependencies: [

@@ -1,4 +1,4 @@
-import Glibc
+import CTOTPSystem
 import TOTPCore
 import TOTPStorage
 
@@ -184,25 +184,35 @@ struct Login {
     /// Reads the configuration file and the options; nil when they are usable.
     private mutating func loadOptions(_ arguments: [String]) -> ModuleOutcome? {
         let configPath = ModuleOptions.configPath(in: arguments)
-        do {
+        do throws(ModuleOptions.ParseError) {
             // A config= value is checked before it is used as a path.
             _ = try ModuleOptions.parse(arguments.filter { $0 == "config" || $0.hasPrefix("config=") })
-            let config = try ConfigFile.read(configPath).map(ModuleOptions.configArguments) ?? []
-            options = try ModuleOptions.parse(arguments, config: config)
+            let configBytes: [UInt8]?
+            do { configBytes = try ConfigFile.read(configPath) } catch {
+                pam.log(LOG_ERR, "configuration error: \(error.description); refusing login")
+                return .configurationError
+            }
+            options = try ModuleOptions.parse(arguments, config: configBytes.map(ModuleOptions.configArguments) ?? [])
             if let file = options.trustedFile {
-                guard let bytes = try ConfigFile.read(file) else { throw StorageError.notFound(path: file) }
+                let bytes: [UInt8]?
+                do { bytes = try ConfigFile.read(file) } catch {
+                    pam.log(LOG_ERR, "configuration error: \(error.description); refusing login")
+                    return .configurationError
+                }
+                guard let bytes else {
+                    pam.log(LOG_ERR, "configuration error: \(StorageError.notFound(path: file).description); refusing login")
+                    return .configurationError
+                }
                 do {
                     options.trusted = try TrustedNetworks.parse(String(decoding: bytes, as: UTF8.self), isFile: true)
                 } catch {
-                    throw ModuleOptions.ParseError.invalidValue(option: "trusted", value: "@" + file, expected: error.description)
+                    throw .invalidValue(option: "trusted", value: "@" + file, expected: error.description)
                 }
             }
             return nil
-        } catch let error as ModuleOptions.ParseError {
+        } catch {
             let place = if case .configLine = error { configPath + ": " } else { "" }
             pam.log(LOG_ERR, "configuration error: \(place)\(error.description); refusing login")
-        } catch {
-            pam.log(LOG_ERR, "configuration error: \(error); refusing login")
         }
         return .configurationError
     }
@@ -211,30 +221,41 @@ struct Login {
     /// required. A user in both lists needs a code. Unknown groups are a configuration error.
     private func codeRequired(_ account: Account?) -> Result<String?, ModuleOutcome> {
         guard options.groups != nil || options.exemptGroups != nil else { return .success(nil) }
-        do {
-            guard let account else { return .success(nil) }
-            let mine = Set(try account.groupIDs())
-            func member(of names: [String]?) throws -> Bool {
-                for name in names ?? [] {
-                    guard let gid = try Account.groupID(named: name) else {
-                        throw ModuleOptions.ParseError.invalidValue(option: "groups", value: name, expected: "no such group")
-                    }
-                    if mine.contains(gid) { return true }
-                }
-                return false
-            }
-            let required = try member(of: options.groups)
-            let exempt = try member(of: options.exemptGroups)
-            if required { return .success(nil) }
-            if options.groups != nil { return .success("not-in-groups") }
-            return .success(exempt ? "exempt-group" : nil)
-        } catch let error as ModuleOptions.ParseError {
-            pam.log(LOG_ERR, "configuration error: \(error.description); refusing login")
-            return .failure(.configurationError)
-        } catch {
-            log(LOG_ERR, "user database error", ["error": "\(error)"])
+        guard let account else { return .success(nil) }
+        let mine: Set<gid_t>
+        do { mine = Set(try account.groupIDs()) } catch {
+            log(LOG_ERR, "user database error", ["error": error.description])
             return .failure(.systemError)
         }
+        /// Whether the user is in one of `names`; nil (after logging why) when that cannot be told.
+        func member(of names: [String]?) -> Result<Bool, ModuleOutcome> {
+            for name in names ?? [] {
+                let gid: gid_t?
+                do { gid = try Account.groupID(named: name) } catch {
+                    log(LOG_ERR, "user database error", ["error": error.description])
+                    return .failure(.systemError)
+                }
+                guard let gid else {
+                    let error = ModuleOptions.ParseError.invalidValue(option: "groups", value: name, expected: "no such group")
+                    pam.log(LOG_ERR, "configuration error: \(error.description); refusing login")
+                    return .failure(.configurationError)
+                }
+                if mine.contains(gid) { return .success(true) }
+            }
+            return .success(false)
+        }
+        let required: Bool, exempt: Bool
+        switch member(of: options.groups) {
+        case .success(let value): required = value
+        case .failure(let outcome): return .failure(outcome)
+        }
+        switch member(of: options.exemptGroups) {
+        case .success(let value): exempt = value
+        case .failure(let outcome): return .failure(outcome)
+        }
+        if required { return .success(nil) }
+        if options.groups != nil { return .success("not-in-groups") }
+        return .success(exempt ? "exempt-group" : nil)
     }
 
     /// Ends a login that needs no code. With forward_pass the one field is still asked for, and all
@@ -531,10 +552,10 @@ enum LogValue {
     /// The longest value; a longer one loses its middle.
     static let maxValueLength = 200
     /// Stands for the bytes cut from the middle of a value.
-    static let cutMarker: [UInt8] = Array("...".utf8)
+    static var cutMarker: [UInt8] { Array("...".utf8) }
     /// Free text, which goes after the short fields of fixed vocabulary (`reason`, `method`, …), so
     /// those come first in the line.
-    static let freeTextKeys: Set<String> = ["error", "file"]
+    static func isFreeText(_ key: String) -> Bool { key == "error" || key == "file" }
 
     /// One log line: `event user=U rhost=H`, the other fields in alphabetical order, then the free
     /// text (`error`, `file`). User and remote host stay first, where fail2ban filters look for them.
@@ -542,7 +563,7 @@ enum LogValue {
     /// middle to the same length, as little as needed, so the short ones (an IP address, the reason)
     /// are never cut, and a cut value keeps its beginning and its end (an error's cause).
     static func line(_ event: String, user: String, remoteHost: String, fields: [String: String]) -> String {
-        let keys = fields.keys.sorted { (freeTextKeys.contains($0) ? 1 : 0, $0) < (freeTextKeys.contains($1) ? 1 : 0, $1) }
+        let keys = fields.keys.sorted { (isFreeText($0) ? 1 : 0, $0) < (isFreeText($1) ? 1 : 0, $1) }
         let pairs = [("user", user), ("rhost", remoteHost)] + keys.map { ($0, fields[$0] ?? "") }
         var values = pairs.map { printable($0.1) }
         // Everything but the values' text: the event, " key=" and the quotes.

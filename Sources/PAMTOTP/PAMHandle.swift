@@ -1,6 +1,6 @@
 internal import CPAM
 internal import CPAMTOTPShimHelpers
-import Glibc
+import CTOTPSystem
 import TOTPCore
 
 /// The libpam calls the module makes, with C types kept inside this file.

@@ -16,10 +16,13 @@ public enum Base32 {
         }
     }
 
-    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
+    // Computed, not stored: the module keeps no heap-allocated global, which would be allocated anew
+    // by every load of the module and lost when libpam unloads it (docs/DESIGN.md).
+    private static var alphabet: [UInt8] { Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8) }
 
     /// Encodes `bytes` in upper case; with `padded`, adds "=" to a multiple of 8 characters.
     public static func encode(_ bytes: [UInt8], padded: Bool = false) -> String {
+        let alphabet = Self.alphabet
         var out = regroupBits(bytes, from: 8, to: 5, keepPartial: true).map { alphabet[Int($0)] }
         if padded {
             while out.count % 8 != 0 { out.append(UInt8(ascii: "=")) }

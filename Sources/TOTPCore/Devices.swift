@@ -93,9 +93,11 @@ public struct RememberedDevice: Equatable, Sendable {
 
 /// RFC 4648 Base64 (standard alphabet), for SSH key blobs and fingerprints.
 public enum Base64 {
-    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    // Computed: no heap-allocated globals in the module (see Base32.alphabet).
+    private static var alphabet: [UInt8] { Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8) }
 
     public static func encode(_ bytes: [UInt8], padded: Bool = true) -> String {
+        let alphabet = Self.alphabet
         var out = regroupBits(bytes, from: 8, to: 6, keepPartial: true).map { alphabet[Int($0)] }
         if padded {
             while out.count % 4 != 0 { out.append(UInt8(ascii: "=")) }
@@ -104,6 +106,7 @@ public enum Base64 {
     }
 
     public static func decode(_ text: Substring) -> [UInt8]? {
+        let alphabet = Self.alphabet
         var values: [UInt8] = []
         var padding = 0
         for byte in text.utf8 {

@@ -68,13 +68,39 @@ public struct Enrollment: Equatable, Sendable {
         return Enrollment(parameters: .standard, secret: [UInt8](repeating: 0, count: 20), recovery: .decoy)
     }
 
-    private static let decoyText: [UInt8] = {
-        var model = Enrollment(parameters: .standard, secret: [UInt8](repeating: 0, count: 20), created: 0, recovery: .decoy)
-        model.id = "0000000000000000"
-        model.issuer = "pam-totp"
-        model.account = "decoy"
-        return model.serialized()
-    }()
+    /// The decoy's file: what `serialized()` writes for an enrollment with a zero secret, `created 0`,
+    /// id `0000000000000000`, issuer `pam-totp`, account `decoy` and `RecoverySet.decoy`
+    /// (TOTPCoreTests checks that it still is). A literal, not a stored global computed once: the
+    /// module keeps no heap-allocated global (see Base32.alphabet).
+    static var decoyText: [UInt8] {
+        Array(
+            """
+            # pam-totp enrollment (docs/FILEFORMAT.md). Written by pam-totp-setup; keep it private.
+            version 1
+            account decoy
+            type totp
+            algorithm SHA1
+            digits 6
+            period 30
+            secret AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+            id 0000000000000000
+            issuer pam-totp
+            created 1970-01-01T00:00:00Z
+            recovery-kdf pbkdf2-sha256 100000 00000000000000000000000000000000
+            recovery 0000000000000000000000000000000000000000000000000000000000000000
+            recovery 0000000000000000000000000000000000000000000000000000000000000000
+            recovery 0000000000000000000000000000000000000000000000000000000000000000
+            recovery 0000000000000000000000000000000000000000000000000000000000000000
+            recovery 0000000000000000000000000000000000000000000000000000000000000000
+            recovery 0000000000000000000000000000000000000000000000000000000000000000
+            recovery 0000000000000000000000000000000000000000000000000000000000000000
+            recovery 0000000000000000000000000000000000000000000000000000000000000000
+            recovery 0000000000000000000000000000000000000000000000000000000000000000
+            recovery 0000000000000000000000000000000000000000000000000000000000000000
+            end
+
+            """.utf8)
+    }
 
     /// Overwrites the secret in this copy.
     public mutating func cleanse() {

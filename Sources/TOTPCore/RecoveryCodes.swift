@@ -6,12 +6,14 @@ public enum RecoveryCode {
     public static let symbols = 12
     public static let groupSize = 4
     /// Crockford's alphabet: no i, l, o or u, so nothing reads as another symbol.
-    static let alphabet: [UInt8] = Array("0123456789abcdefghjkmnpqrstvwxyz".utf8)
+    // Computed: no heap-allocated globals in the module (see Base32.alphabet).
+    static var alphabet: [UInt8] { Array("0123456789abcdefghjkmnpqrstvwxyz".utf8) }
 
     /// Makes a code from 8 random bytes (the first 60 bits are used).
     public static func make(from random: [UInt8]) -> String {
         var value: UInt64 = 0
         for byte in random.prefix(8) { value = (value << 8) | UInt64(byte) }
+        let alphabet = Self.alphabet
         var normalized: [UInt8] = []
         for index in 0..<symbols {
             normalized.append(alphabet[Int((value >> UInt64(59 - 5 * index)) & 31)])
@@ -38,6 +40,7 @@ public enum RecoveryCode {
     /// Ignores case, spaces and dashes; reads i and l as 1 and o as 0, as Crockford's Base32 does.
     public static func normalize(_ input: [UInt8]) -> [UInt8]? {
         guard input.count <= 64 else { return nil }
+        let alphabet = Self.alphabet
         var out: [UInt8] = []
         out.reserveCapacity(symbols)
         for byte in input {
@@ -99,9 +102,12 @@ public struct RecoverySet: Equatable, Sendable {
 
     /// A set that matches no code and costs what a real one costs to check: for accounts without
     /// recovery codes, and for decoys (`decideAttempt(…decoy:)`).
-    public static let decoy = RecoverySet(
+    /// Computed: no heap-allocated globals in the module (see Base32.alphabet).
+    public static var decoy: RecoverySet {
+        RecoverySet(
         iterations: defaultIterations, salt: [UInt8](repeating: 0, count: saltLength),
-        hashes: [[UInt8]](repeating: [UInt8](repeating: 0, count: hashLength), count: 10))
+            hashes: [[UInt8]](repeating: [UInt8](repeating: 0, count: hashLength), count: 10))
+    }
 
     /// The stored hash of an already normalized code.
     public func hash(normalized: [UInt8]) throws(CryptoError) -> [UInt8] {
@@ -127,9 +133,11 @@ public struct RecoverySet: Equatable, Sendable {
 
 /// Lower-case hexadecimal.
 public enum Hex {
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    // Computed: no heap-allocated globals in the module (see Base32.alphabet).
+    private static var digits: [UInt8] { Array("0123456789abcdef".utf8) }
 
     public static func encode(_ bytes: [UInt8]) -> String {
+        let digits = Self.digits
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)
         for byte in bytes {

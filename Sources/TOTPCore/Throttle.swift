@@ -169,7 +169,7 @@ extension UserState {
         record.failures = min(record.failures, 1_000_000) + 1
         record.last = now
         sources = sources.filter { $0.source != source } + [record]
-        let familiarIDs = Set(currentFamiliar(now: now).map(\.id))
+        let familiarIDs = Set(currentFamiliar(now: now).map { $0.id })
         var evictable = sources.filter { !familiarIDs.contains($0.source) }.count
         while evictable > Self.maxSources, let oldest = sources.firstIndex(where: { !familiarIDs.contains($0.source) }) {
             evictable -= 1

@@ -2,7 +2,7 @@
 // which loads it on first use. Every libcrypto result goes through `check`, and no C type appears in
 // a public signature.
 internal import CLibCrypto
-internal import Glibc
+internal import CTOTPSystem
 
 /// The HMAC hash functions TOTP apps support (RFC 6238, section 1.2).
 public enum HashAlgorithm: String, CaseIterable, Sendable {

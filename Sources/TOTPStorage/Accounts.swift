@@ -1,4 +1,4 @@
-import Glibc
+import CTOTPSystem
 import TOTPCore
 
 /// A user as the system's user database (NSS) knows them.

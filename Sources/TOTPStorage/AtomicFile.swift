@@ -1,5 +1,4 @@
 import CTOTPSystem
-import Glibc
 import TOTPCore
 
 /// All-or-nothing replacement of a file: a temporary file in the same directory is written,

@@ -1,4 +1,4 @@
-import Glibc
+import CTOTPSystem
 
 /// The site-wide configuration file (/etc/pam-totp.conf): root's, so it is trusted only if root
 /// owns it and nobody else can write it.
@@ -15,7 +15,7 @@ public enum ConfigFile {
         defer { Sys.close(fd) }
         let info: stat
         do { info = try Sys.fstat(fd) } catch { throw .system(operation: "fstat", path: path, errno: error) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile(path: path, kind: fileKind(info.st_mode)) }
+        guard FileType(info.st_mode) == .regular else { throw .notRegularFile(path: path, kind: FileType(info.st_mode).description) }
         guard info.st_uid == 0 else { throw .wrongOwner(path: path, uid: info.st_uid) }
         guard info.st_mode & 0o022 == 0 else {
             throw .insecureDirectory(path: path, reason: "mode \(String(info.st_mode & 0o7777, radix: 8)) lets group or others write")

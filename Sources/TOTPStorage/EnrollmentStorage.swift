@@ -1,4 +1,4 @@
-import Glibc
+import CTOTPSystem
 import TOTPCore
 
 /// Reading a user's enrollment file where the `secret=` template puts it, the same way for the

@@ -1,5 +1,4 @@
 import CTOTPSystem
-import Glibc
 
 /// Reading files that a user may control, trusting the descriptor rather than the path.
 public enum SecureFile {
@@ -43,7 +42,7 @@ public enum SecureFile {
 
     /// The checks every private file gets, enrollment or state.
     static func checkPrivateFile(_ info: stat, path: String, owners: [uid_t], maxSize: Int) throws(StorageError) {
-        guard info.st_mode & S_IFMT == S_IFREG else { throw .notRegularFile(path: path, kind: fileKind(info.st_mode)) }
+        guard FileType(info.st_mode) == .regular else { throw .notRegularFile(path: path, kind: FileType(info.st_mode).description) }
         guard owners.contains(info.st_uid) else { throw .wrongOwner(path: path, uid: info.st_uid) }
         guard info.st_mode & 0o077 == 0 else { throw .insecurePermissions(path: path, mode: info.st_mode) }
         // A second name for the file could be a hard link to someone else's enrollment.
@@ -87,7 +86,7 @@ extension SecureFile {
     public static func restrictToOwner(_ fd: Int32, displayPath: String) throws(StorageError) {
         let info: stat
         do { info = try Sys.fstat(fd) } catch { throw .system(operation: "fstat", path: displayPath, errno: error) }
-        guard info.st_mode & S_IFMT == S_IFREG else { return }
+        guard FileType(info.st_mode) == .regular else { return }
         guard info.st_uid == geteuid() else { throw .wrongOwner(path: displayPath, uid: info.st_uid) }
         guard info.st_mode & 0o077 != 0 else { return }
         do { try Sys.fchmod(fd, 0o600) } catch { throw .system(operation: "fchmod", path: displayPath, errno: error) }

@@ -1,4 +1,4 @@
-import Glibc
+import CTOTPSystem
 
 /// Directories that root writes or trusts, reached from `/` one component at a time.
 ///
@@ -97,16 +97,16 @@ public enum SecurePath {
         guard let info = try? Sys.lstat(name, relativeTo: parent) else {
             return .insecureDirectory(path: path, reason: "is not a directory")
         }
-        if info.st_mode & S_IFMT == S_IFLNK { return .symbolicLink(path: path) }
-        return .insecureDirectory(path: path, reason: "is a \(fileKind(info.st_mode)), expected a directory")
+        if FileType(info.st_mode) == .symbolicLink { return .symbolicLink(path: path) }
+        return .insecureDirectory(path: path, reason: "is a \(FileType(info.st_mode).description), expected a directory")
     }
 
     /// The checks every component gets, on what was opened.
     private static func check(_ fd: Int32, path: String, isLast: Bool) throws(StorageError) {
         let info: stat
         do { info = try Sys.fstat(fd) } catch { throw .system(operation: "fstat", path: path, errno: error) }
-        guard info.st_mode & S_IFMT == S_IFDIR else {
-            throw .insecureDirectory(path: path, reason: "is a \(fileKind(info.st_mode)), expected a directory")
+        guard FileType(info.st_mode) == .directory else {
+            throw .insecureDirectory(path: path, reason: "is a \(FileType(info.st_mode).description), expected a directory")
         }
         let euid = geteuid()
         guard info.st_uid == 0 || info.st_uid == euid else {
@@ -116,7 +116,7 @@ public enum SecurePath {
         guard info.st_mode & 0o022 != 0 else { return }
         let mode = String(info.st_mode & 0o7777, radix: 8)
         if isLast { throw .insecureDirectory(path: path, reason: "mode \(mode) lets group or others write") }
-        guard info.st_mode & S_ISVTX != 0 else {
+        guard info.st_mode & mode_t(S_ISVTX) != 0 else {
             throw .insecureDirectory(path: path, reason: "mode \(mode) lets group or others write and has no sticky bit")
         }
     }

@@ -1,5 +1,4 @@
 import CTOTPSystem
-import Glibc
 import TOTPCore
 
 /// The module's state directory (default /var/lib/pam-totp): per user a `USER.state` file and a
@@ -113,15 +112,14 @@ public final class StateStore {
                 }
             }
             defer { Sys.close(fd) }
+            let info: stat
+            do { info = try Sys.fstat(fd) } catch { throw .system(operation: "fstat", path: displayPath, errno: error) }
+            try SecureFile.checkPrivateFile(info, path: displayPath, owners: [geteuid()], maxSize: LineFormat.maxSize)
             let bytes: [UInt8]?
             do {
-                let info = try Sys.fstat(fd)
-                try SecureFile.checkPrivateFile(info, path: displayPath, owners: [geteuid()], maxSize: LineFormat.maxSize)
                 bytes = try Sys.readAll(fd, limit: LineFormat.maxSize, expectedSize: Int(info.st_size))
-            } catch let error as StorageError {
-                throw error
             } catch {
-                throw .system(operation: "read", path: displayPath, errno: error as? Errno ?? Errno(EIO))
+                throw .system(operation: "read", path: displayPath, errno: error)
             }
             guard let bytes else { throw .tooLarge(path: displayPath, size: LineFormat.maxSize + 1) }
             do { return try UserState.parse(bytes) } catch { throw .malformed(path: displayPath, error: error.description) }

@@ -1,4 +1,4 @@
-import Glibc
+import CTOTPSystem
 
 /// Why a file was refused or could not be used. Each case is logged with its reason.
 public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -1,14 +1,13 @@
 // Every raw system call the storage layer makes goes through this file, and every `-1`/`errno`
 // result through `valueOrErrno`, which also retries on EINTR.
 import CTOTPSystem
-import Glibc
 import TOTPCore
 
 /// An `errno` value with the C library's description.
 public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
     public let code: Int32
     public init(_ code: Int32) { self.code = code }
-    public static var current: Errno { Errno(errno) }
+    public static var current: Errno { Errno(ctotp_errno()) }
     public var description: String { String(cString: strerror(code)) }
 
     public static let noEntry = Errno(ENOENT)
@@ -21,23 +20,32 @@ func valueOrErrno<T: SignedInteger>(_ call: () -> T) throws(Errno) -> T {
     while true {
         let result = call()
         if result >= 0 { return result }
-        let error = errno
+        let error = ctotp_errno()
         if error != EINTR { throw Errno(error) }
     }
 }
+
+// The C functions that `Sys` shadows with its own methods of the same name.
+private func c_fstat(_ fd: Int32, _ info: UnsafeMutablePointer<stat>) -> Int32 { fstat(fd, info) }
+private func c_read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int { read(fd, buffer, count) }
+private func c_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
+private func c_fsync(_ fd: Int32) -> Int32 { fsync(fd) }
+private func c_fchown(_ fd: Int32, _ uid: uid_t, _ gid: gid_t) -> Int32 { fchown(fd, uid, gid) }
+private func c_fchmod(_ fd: Int32, _ mode: mode_t) -> Int32 { fchmod(fd, mode) }
+private func c_close(_ fd: Int32) -> Int32 { close(fd) }
 
 enum Sys {
     static let openFlags: Int32 = O_NOFOLLOW | O_CLOEXEC | O_NOCTTY
 
     /// `openat(2)`.
     static func open(_ path: String, _ flags: Int32, mode: mode_t = 0, relativeTo directory: Int32 = AT_FDCWD) throws(Errno) -> Int32 {
-        try valueOrErrno { openat(directory, path, flags, mode) }
+        try valueOrErrno { ctotp_openat(directory, path, flags, mode) }
     }
 
     /// `fstat(2)`.
     static func fstat(_ fd: Int32) throws(Errno) -> stat {
         var info = stat()
-        _ = try valueOrErrno { Glibc.fstat(fd, &info) }
+        _ = try valueOrErrno { c_fstat(fd, &info) }
         return info
     }
 
@@ -74,7 +82,7 @@ enum Sys {
             }
             let read: Int
             do {
-                read = try valueOrErrno { buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) } }
+                read = try valueOrErrno { buffer.withUnsafeMutableBytes { c_read(fd, $0.baseAddress! + count, $0.count - count) } }
             } catch {
                 Crypto.cleanse(&buffer)
                 throw error
@@ -91,15 +99,15 @@ enum Sys {
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
         var offset = 0
         while offset < bytes.count {
-            let written = try valueOrErrno { bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) } }
+            let written = try valueOrErrno { bytes.withUnsafeBytes { c_write(fd, $0.baseAddress! + offset, $0.count - offset) } }
             offset += written
         }
     }
 
-    static func fsync(_ fd: Int32) throws(Errno) { _ = try valueOrErrno { Glibc.fsync(fd) } }
-    static func fchown(_ fd: Int32, _ uid: uid_t, _ gid: gid_t) throws(Errno) { _ = try valueOrErrno { Glibc.fchown(fd, uid, gid) } }
-    static func fchmod(_ fd: Int32, _ mode: mode_t) throws(Errno) { _ = try valueOrErrno { Glibc.fchmod(fd, mode) } }
-    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+    static func fsync(_ fd: Int32) throws(Errno) { _ = try valueOrErrno { c_fsync(fd) } }
+    static func fchown(_ fd: Int32, _ uid: uid_t, _ gid: gid_t) throws(Errno) { _ = try valueOrErrno { c_fchown(fd, uid, gid) } }
+    static func fchmod(_ fd: Int32, _ mode: mode_t) throws(Errno) { _ = try valueOrErrno { c_fchmod(fd, mode) } }
+    static func close(_ fd: Int32) { _ = c_close(fd) }
 
     static func rename(_ from: String, _ to: String, in directory: Int32) throws(Errno) {
         _ = try valueOrErrno { renameat(directory, from, directory, to) }
@@ -120,16 +128,35 @@ enum Sys {
     static func lockExclusive(_ fd: Int32) throws(Errno) { _ = try valueOrErrno { ctotp_lock_exclusive(fd) } }
 }
 
-/// File types, for messages.
-func fileKind(_ mode: mode_t) -> String {
-    switch mode & S_IFMT {
-    case S_IFREG: return "regular file"
-    case S_IFDIR: return "directory"
-    case S_IFLNK: return "symbolic link"
-    case S_IFIFO: return "FIFO"
-    case S_IFSOCK: return "socket"
-    case S_IFCHR: return "character device"
-    case S_IFBLK: return "block device"
-    default: return "unknown file type"
+/// A file's type, from its `st_mode`. (The `S_IF*` constants are `mode_t` in Swift's Glibc module but
+/// plain integers in the C header the Embedded build imports, hence the conversions.)
+enum FileType: Equatable, CustomStringConvertible {
+    case regular, directory, symbolicLink, fifo, socket, characterDevice, blockDevice, unknown
+
+    init(_ mode: mode_t) {
+        switch mode & mode_t(S_IFMT) {
+        case mode_t(S_IFREG): self = .regular
+        case mode_t(S_IFDIR): self = .directory
+        case mode_t(S_IFLNK): self = .symbolicLink
+        case mode_t(S_IFIFO): self = .fifo
+        case mode_t(S_IFSOCK): self = .socket
+        case mode_t(S_IFCHR): self = .characterDevice
+        case mode_t(S_IFBLK): self = .blockDevice
+        default: self = .unknown
+        }
+    }
+
+    /// For messages.
+    var description: String {
+        switch self {
+        case .regular: return "regular file"
+        case .directory: return "directory"
+        case .symbolicLink: return "symbolic link"
+        case .fifo: return "FIFO"
+        case .socket: return "socket"
+        case .characterDevice: return "character device"
+        case .blockDevice: return "block device"
+        case .unknown: return "unknown file type"
+        }
     }
 }

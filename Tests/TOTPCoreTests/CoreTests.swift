@@ -1,4 +1,4 @@
-import TOTPCore
+@testable import TOTPCore
 import XCTest
 
 final class Base32Tests: XCTestCase {
@@ -327,6 +327,11 @@ final class HardeningTests: XCTestCase {
     }
 
     func testADecoyDoesTheSameWorkAndNeverAccepts() throws {
+        var model = Enrollment(parameters: .standard, secret: [UInt8](repeating: 0, count: 20), created: 0, recovery: .decoy)
+        model.id = "0000000000000000"
+        model.issuer = "pam-totp"
+        model.account = "decoy"
+        XCTAssertEqual(String(decoding: Enrollment.decoyText, as: UTF8.self), String(decoding: model.serialized(), as: UTF8.self))
         let decoy = Enrollment.decoy
         XCTAssertEqual(decoy.id, "0000000000000000", "the decoy is parsed from its text, as a real enrollment is")
         let right = PreparedInput.otp(OTP.totp(secret: decoy.secret, at: now, parameters: .standard))

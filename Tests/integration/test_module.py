@@ -315,18 +315,18 @@ def test_malformed_state_fails_closed(env):
 def test_exports_only_pam_functions_and_needs_no_swift_runtime():
     symbols = subprocess.run(["nm", "-D", "--defined-only", MODULE], capture_output=True, text=True, check=True).stdout
     assert sorted(line.split()[-1] for line in symbols.splitlines()) == ["pam_sm_authenticate", "pam_sm_setcred"]
-    assert "libswift" not in subprocess.run(["ldd", MODULE], capture_output=True, text=True, check=True).stdout
+    # Embedded Swift (issue 13): no Swift runtime at all, so libpam may unload the module (no NODELETE),
+    # and every process that authenticates loads nothing but libc beside it: not libcrypto (loaded only
+    # for recovery codes and new secrets), not libm, not libstdc++.
     dynamic = subprocess.run(["readelf", "-d", MODULE], capture_output=True, text=True, check=True).stdout
-    assert "NODELETE" in dynamic
-    # What every process that authenticates loads (docs/DESIGN.md, "Cold logins"): not libcrypto
-    # (loaded only for recovery codes) and not libstdc++ (linked in, hidden).
+    assert "NODELETE" not in dynamic
     needed = re.findall(r"\(NEEDED\)\s+Shared library: \[(.*)\]", dynamic)
-    assert "libpam.so.0" in needed and not [n for n in needed if n.startswith(("libcrypto", "libssl", "libstdc++"))], needed
-    assert "(RELR)" in dynamic
+    assert sorted(needed) == ["libc.so.6", "libpam.so.0"], needed
+    assert os.path.getsize(MODULE) <= 400 * 1024, os.path.getsize(MODULE)
 
 
 def test_module_survives_many_loads_in_one_process(env):
-    """libpam dlcloses the module at every pam_end; -z nodelete keeps the Swift image mapped."""
+    """libpam dlcloses the module at every pam_end and loads it again at the next pam_start."""
     env.service("test", stack=["auth required {module} state={state} nullok", "auth required pam_permit.so"])
     proc = subprocess.run([os.path.join(os.path.dirname(MODULE), "pamdrive"), "-c", env.pamd, "-s", "test",
                            "-u", "bob", "-n", "200"], env=env.environ, capture_output=True, text=True, timeout=120)
