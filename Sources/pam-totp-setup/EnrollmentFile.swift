@@ -13,12 +13,10 @@ struct EnrollmentFile {
 
     /// The enrollment, or nil if there is none. Refuses files the module would refuse.
     func read() throws -> Enrollment? {
-        guard var contents = try readContents(context: "enrollment") else { return nil }
-        defer { Crypto.cleanse(&contents.bytes) }
-        var enrollment: Enrollment
+        guard let contents = try readContents(context: "enrollment") else { return nil }
+        let enrollment: Enrollment
         do { enrollment = try Enrollment.parse(contents.bytes) } catch { throw SetupError("enrollment \(path): \(error.description)") }
         do { try enrollment.checkAccount(account.name, lineRequired: contents.needsAccountLine) } catch {
-            enrollment.cleanse()
             throw SetupError(
                 "enrollment \(path): \(error.description)"
                     + (error == .missing
@@ -30,9 +28,7 @@ struct EnrollmentFile {
 
     /// Whether a file (of any kind) is at `path`; a file the module would refuse still counts.
     func exists() throws -> Bool {
-        guard var contents = try readContents(context: "existing enrollment") else { return false }
-        Crypto.cleanse(&contents.bytes)
-        return true
+        try readContents(context: "existing enrollment") != nil
     }
 
     /// Whether anything is at `path`, even a file the module would refuse (a link, a file with
@@ -61,11 +57,8 @@ struct EnrollmentFile {
                 defer { AtomicFile.closeDirectory(directory) }
                 var tied = enrollment
                 tied.account = account.name
-                var bytes = tied.serialized()
-                defer {
-                    Crypto.cleanse(&bytes)
-                    tied.cleanse()
-                }
+                var serialized = tied.serialized()
+                let bytes = Secret(taking: &serialized)
                 // One enrollment is written at a time in practice (an admin's tool); leftovers of a
                 // killed run are stale.
                 AtomicFile.removeStaleTemporaries(of: name, in: directory)

@@ -41,16 +41,17 @@ struct ImportGoogleAuthenticator: ParsableCommand {
                     : try SecurePath.readFile(source, owners: [target.account.uid, 0]).bytes
             }
         }
-        var bytes: [UInt8]
+        let bytes: Secret
         do {
             bytes = try (asUser ? FileSystemIdentity.run(uid: target.account.uid, gid: target.account.gid, read) : read()).get()
         } catch {
             throw SetupError("cannot read \(source): \(error)")
         }
-        defer { Crypto.cleanse(&bytes) }
-        var imported: GoogleAuthenticatorFile
-        do { imported = try GoogleAuthenticatorFile.parse(bytes) } catch { throw SetupError("\(source): \(error.description)") }
-        defer { Crypto.cleanse(&imported.secret) }
+        let imported: GoogleAuthenticatorFile
+        do {
+            imported = try bytes.withBytesArray { bytes throws(GoogleAuthenticatorFile.Problem) in try GoogleAuthenticatorFile.parse(bytes)
+            }
+        } catch { throw SetupError("\(source): \(error.description)") }
         let window = imported.window
         var enrollment = imported.enrollment(created: Int64(time(nil)))
         enrollment.id = try Enrollment.newID()
