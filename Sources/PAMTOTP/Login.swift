@@ -1,5 +1,6 @@
 import CTOTPSystem
 import TOTPCore
+import TOTPCrypto
 import TOTPStorage
 
 /// One run of `pam_sm_authenticate`.
@@ -103,7 +104,6 @@ struct Login {
         case .yes(let found):
             enrollment = found
         }
-        defer { enrollment.cleanse() }
 
         // The state: the account's own, or for a name that is no account, its share of one of a fixed
         // number of files beside the accounts', where its sources are its own.
@@ -262,8 +262,7 @@ struct Login {
     /// of it is the password for the next module.
     private func passWithoutCode(_ outcome: ModuleOutcome) -> ModuleOutcome {
         guard options.forwardPass else { return outcome }
-        guard var input = readInput(attempt: 1) else { return .conversationError }
-        defer { Crypto.cleanse(&input.bytes) }
+        guard let input = readInput(attempt: 1) else { return .conversationError }
         pam.setAuthToken(input.bytes)
         return outcome
     }
@@ -342,7 +341,7 @@ struct Login {
 
     /// What the user typed for attempt `attempt`: from PAM_AUTHTOK for the first attempt with
     /// use_first_pass or try_first_pass (`prompted` false), else through the conversation.
-    private func readInput(attempt: Int) -> (bytes: [UInt8], prompted: Bool)? {
+    private func readInput(attempt: Int) -> (bytes: Secret, prompted: Bool)? {
         if attempt == 1, options.firstPass != .no, let token = pam.authToken(), !token.isEmpty { return (token, false) }
         if options.firstPass == .useFirst { return nil }
         return pam.promptHidden(unshown.take(before: options.effectivePrompt), limit: CodeInput.maxLength).map { ($0, true) }
@@ -353,10 +352,9 @@ struct Login {
     /// on a stock Debian sshd_config the code prompt gets the password; a user may also type it there
     /// by mistake. Such an answer is no code: it is refused unchecked, which tells an attacker nothing
     /// (the password is what they typed) and gives them no guess at a code.
-    private func isPassword(_ answer: [UInt8]) -> Bool {
-        guard !answer.isEmpty, var token = pam.authToken() else { return false }
-        defer { Crypto.cleanse(&token) }
-        return constantTimeEqual(answer, token)
+    private func isPassword(_ answer: Secret) -> Bool {
+        guard !answer.isEmpty, let token = pam.authToken() else { return false }
+        return answer == token
     }
 
     /// Shows an error message: at once, or with `message_prompt` as the start of the next prompt's
@@ -370,9 +368,7 @@ struct Login {
     /// refusal's message reaches the user; the same for every user, as the message is.
     private func acknowledgeRefusal() {
         guard options.messagePrompt, unshown.waiting else { return }
-        if var ignored = pam.promptHidden(unshown.take(before: Self.acknowledgePrompt), limit: CodeInput.maxLength) {
-            Crypto.cleanse(&ignored)
-        }
+        _ = pam.promptHidden(unshown.take(before: Self.acknowledgePrompt), limit: CodeInput.maxLength)
     }
 
     /// Asks up to `retries` times. `check` decides each answer; a failure of `check` (state or crypto)
@@ -384,11 +380,10 @@ struct Login {
                 log(LOG_ERR, "failure", ["reason": options.firstPass == .useFirst ? "no-authtok" : "conversation-failed"])
                 return .failed(options.firstPass == .useFirst ? .denied : .conversationError)
             }
-            var answer = read.bytes
+            let answer = read.bytes
             if read.prompted && !options.forwardPass && isPassword(answer) {
                 // Not counted as a failure and not throttled: nothing was guessed. The login ends, as
                 // an application that sends the password to every prompt would send it again.
-                Crypto.cleanse(&answer)
                 log(
                     LOG_ERR, "refused",
                     [
@@ -417,7 +412,6 @@ struct Login {
             } else {
                 input = CodeInput.classify(answer, digits: digits)
             }
-            Crypto.cleanse(&answer)
             switch check(input) {
             case .failure(let failure):
                 log(LOG_ERR, "state error", ["error": failure.description])
@@ -499,10 +493,8 @@ struct Login {
                 return .refused(.denied)
             }
         }
-        guard var contents = located else { return .no(reason: "not-enrolled") }
-        located = nil  // the only reference left is `contents`, so cleansing it clears the bytes
-        defer { Crypto.cleanse(&contents.bytes) }
-        var enrollment: Enrollment
+        guard let contents = located else { return .no(reason: "not-enrolled") }
+        let enrollment: Enrollment
         do {
             enrollment = try Enrollment.parse(contents.bytes)
         } catch {
@@ -512,7 +504,6 @@ struct Login {
         do {
             try enrollment.checkAccount(account.name, lineRequired: contents.needsAccountLine)
         } catch {
-            enrollment.cleanse()
             // What the admin can do about a file written before the `account` line existed.
             let hint = error == .missing ? "; re-enroll, or add 'account \(account.name)' (pam_totp(8))" : ""
             log(LOG_ERR, "refused", ["reason": "enrollment-account", "file": path, "error": error.description + hint])

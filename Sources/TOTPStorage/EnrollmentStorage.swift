@@ -1,12 +1,13 @@
 import CTOTPSystem
 import TOTPCore
+import TOTPCrypto
 
 /// Reading a user's enrollment file where the `secret=` template puts it, the same way for the
 /// module and the tool.
 public enum EnrollmentStorage {
     /// An enrollment file's bytes, and whether its `account` line is needed to tie it to its user.
     public struct Contents {
-        public var bytes: [UInt8]
+        public let bytes: Secret
         /// True for a root-owned file of an account other than root's: its owner says nothing about
         /// whose it is (a home may be shared by several accounts, or be `/`), so only its `account`
         /// line ties it to the account (`Enrollment.checkAccount`).

@@ -113,7 +113,7 @@ final class SecurePathTests: XCTestCase {
         scratch.file("central/alice", "hello\n")
         scratch.file("central/bob", "bob\n", owner: 4242)
         let alice = try SecurePath.readFile(scratch.path + "/central/alice", owners: [4242, 0])
-        XCTAssertEqual(alice.bytes, Array("hello\n".utf8))
+        XCTAssertEqual(alice.bytes, Secret(Array("hello\n".utf8)))
         XCTAssertEqual(alice.owner, 0)
         XCTAssertEqual(try SecurePath.readFile(scratch.path + "/central/bob", owners: [4242, 0]).owner, 4242)
         XCTAssertThrowsError(try SecurePath.readFile(scratch.path + "/central/bob", owners: [4343, 0]))

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Glibc
 import TOTPCore
-import TOTPStorage
 
 struct Enroll: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,15 +69,13 @@ struct Enroll: ParsableCommand {
                 _ = try target.file.exists()  // a file the module refuses: say why
                 throw SetupError("\(target.name) is already enrolled (\(target.file.path)); use --force to replace the enrollment")
             }
-            if !(common.user != nil && getuid() == 0), var existing = try target.file.read() {
-                defer { existing.cleanse() }
+            if !(common.user != nil && getuid() == 0), let existing = try target.file.read() {
                 try proveHolding(target, existing, allowRecovery: true, out: Output(json: json))
             }
         }
         try protectStandardOutput()
         let parameters = OTPParameters(algorithm: HashAlgorithm(name: algorithm) ?? .sha1, digits: digits, period: period)
-        var secret = try key.map(Self.decodeKey) ?? Crypto.randomBytes(20)
-        defer { Crypto.cleanse(&secret) }
+        let secret = try key.map(Self.decodeKey) ?? Crypto.randomSecret(20)
         let issuerName = issuer ?? target.issuer
         var enrollment = Enrollment(parameters: parameters, secret: secret, created: Int64(time(nil)))
         enrollment.issuer = issuerName
@@ -148,7 +145,7 @@ struct Enroll: ParsableCommand {
                 out.prose("No code was given. Type the \(parameters.digits)-digit code, or press Ctrl-C to stop (nothing is saved).")
                 continue
             }
-            if case .otp(let code) = CodeInput.classify(Array(line.utf8), digits: parameters.digits) {
+            if case .otp(let code) = CodeInput.classify(Secret(Array(line.utf8)), digits: parameters.digits) {
                 if enrollment.type == .hotp {
                     let verifier = HOTPVerifier(algorithm: parameters.algorithm, digits: parameters.digits, window: hotpWindow)
                     if case .accepted(let counter) = verifier.verify(
@@ -176,8 +173,8 @@ struct Enroll: ParsableCommand {
         }
     }
 
-    static func decodeKey(_ text: String) throws -> [UInt8] {
-        let bytes: [UInt8]
+    static func decodeKey(_ text: String) throws -> Secret {
+        let bytes: Secret
         do { bytes = try Base32.decode(text) } catch { throw SetupError("--key: \(error.description)") }
         guard Enrollment.secretLengthRange.contains(bytes.count) else {
             throw SetupError(
