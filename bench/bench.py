@@ -268,6 +268,9 @@ def warm(world):
             cycles = [(int(us), int(rc)) for us, rc in re.findall(r"CYCLE_US (\d+) (-?\d+)", out)]
             result[(m, kept)] += [us for us, _ in cycles]
             refused[m] += sum(1 for _, rc in cycles if rc != 0)
+            for n, (_, rc) in enumerate(cycles):
+                if rc != 0:
+                    print(f"bench: warm login {n} with {m} refused: PAM result {rc}", flush=True)
     return result, refused
 
 
@@ -303,6 +306,27 @@ def stack(world):
                           env=dict(os.environ, PAMTOTP_STACK_REPORT=report), capture_output=True, text=True, cwd=ROOT)
     full = json.load(open(report)) if os.path.exists(report) else None
     return marks, proc.returncode == 0, full, proc.stdout[-3000:]
+
+
+def state_directory_scaling(world):
+    """Warm logins (module kept loaded) of the no-fsync build as its state directory fills up: every
+    write lists the directory (AtomicFile.removeStaleTemporaries), so the cost grows with the number
+    of files in it: two per user who ever logged in, and up to 2 × 1024 for names that are no account.
+    The no-fsync build, so that the figure is the listing's, not the disk's. Run last: it leaves the
+    files there."""
+    module = "totp-nofsync"
+    directory = world.state(module)
+    path = os.path.join(world.root, "cycles")
+    result = {}
+    for files in (0, 2048, 20000):
+        for i in range(len(os.listdir(directory)), files):
+            open(os.path.join(directory, f"filler{i:06d}.state"), "w").close()
+        wait_for_step(5)
+        open(path, "w").write("".join(f"{u} {code}\n" for u, code in world.take(module, WARM_CYCLES // 2)))
+        out = subprocess.run([PAMDRIVE, "-c", world.pamd, "-s", "bench-" + module, "-f", path, "-p", PATHS[module]], env=world.env,
+                             capture_output=True, text=True, check=True).stdout
+        result[len(os.listdir(directory))] = statistics.median(int(us) for us in re.findall(r"CYCLE_US (\d+) 0", out))
+    return result
 
 
 def real_server(world):
@@ -460,7 +484,8 @@ def main():
     core = json.loads(subprocess.run([CORE_BENCH], capture_output=True, text=True, check=True).stdout)
     print("bench: warm logins, recovery codes and core done", flush=True)
     marks, stack_ok, stack_full, stack_out = stack(world)
-    print("bench: stack done", flush=True)
+    scaling = state_directory_scaling(world)
+    print("bench: stack and state directory done", flush=True)
     subprocess.run(["umount", "/etc/pam.d"], check=True)
     # The real server part needs the machine's own pam.d (chpasswd, the bed's copy of it).
     ssh_ms = {} if os.environ.get("BENCH_SKIP_SSH") == "1" else real_server(world)
@@ -556,6 +581,9 @@ def main():
               "| login | high-water as libpam runs (bytes) | module's path, libpam's audit off (bytes) |", "|---|---|---|"]
         for kind, v in stack_full["kinds"].items():
             t.append(f"| {kind} | {v['with libpam' + chr(39) + 's audit']:,} | {v['module' + chr(39) + 's path']:,} |")
+    t += ["", "### Warm login as the state directory fills (no-fsync build, module kept loaded)", "",
+          "| files in the state directory | median (µs) |", "|---|---|"]
+    t += [f"| {files:,} | {us:.0f} |" for files, us in scaling.items()]
     t += ["", f"Recovery codes: {len(rec_ms)} cold logins, median {med(rec_ms):.1f} ms (p10–p90 {spread(rec_ms, '{:.1f}')}), "
           f"{med(rec_above):.1f} ms above pam_permit, {rec_refused} refused. In process (bench/swift): one recovery code "
           f"(PBKDF2-HMAC-SHA256, {core['recovery_iterations']} iterations, compared with 10 hashes) {core['recovery_verify_ms']:.1f} ms; "
@@ -631,7 +659,10 @@ cost of a process and of libpam.
 8. Durability: the bench builds of pam-totp (make bench-tools) are the module's own objects linked
    with bench/fsync.c and `--wrap=fsync`, so that their fsyncs do nothing (totp-nofsync) or only those
    of directories do nothing (totp-nodirsync). They run in every cold block and throughput round.
-9. Real server: `ssh` (SSH_ASKPASS) password+code logins to a private sshd on 127.0.0.1 with
+9. State directory: warm logins of the no-fsync build after filling its state directory with empty
+   files, as users' state and lock files (and the 1,024 shared files of names that are no account,
+   with their locks) fill a real one.
+10. Real server: `ssh` (SSH_ASKPASS) password+code logins to a private sshd on 127.0.0.1 with
    `pam_unix.so` and the module.
 
 ## Probe timing
