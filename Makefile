@@ -229,17 +229,21 @@ bench: build harness bench-tools
 	PAMTOTP_BENCH_INSIDE= $(PYTHON) bench/bench.py
 	$(PYTHON) bench/probe_timing.py
 
-# make bench's C driver of cold logins, and two variants of the module that differ from
-# build/pam_totp.so only in bench/fsync.c (linked with --wrap=fsync): no fsync at all, and no fsync
-# of directories. Built from the same objects; never installed (docs/DESIGN.md, "Durability").
-bench-tools: build/bench/loadgen build/bench/pam_totp-nofsync.so build/bench/pam_totp-nodirsync.so
+# make bench's C driver of cold logins, and variants of the module that differ from build/pam_totp.so
+# only in bench/variants.c, linked in with --wrap: no fsync at all, no fsync of directories, no
+# listing of the state directory before each write. Built from the same objects; never installed
+# (docs/DESIGN.md, "Durability").
+BENCH_VARIANTS := nofsync nodirsync nolisting
+VARIANT_nofsync   := -DBENCH_VARIANT_NOFSYNC -Wl,--wrap=fsync
+VARIANT_nodirsync := -DBENCH_VARIANT_NODIRSYNC -Wl,--wrap=fsync
+VARIANT_nolisting := -DBENCH_VARIANT_NOLISTING -Wl,--wrap=fdopendir
+bench-tools: build/bench/loadgen $(patsubst %,build/bench/pam_totp-%.so,$(BENCH_VARIANTS))
 build/bench/loadgen: bench/loadgen.c
 	mkdir -p build/bench
 	cc -O2 -Wall -Wextra -Werror -o $@ $<
-build/bench/pam_totp-%.so: bench/fsync.c $(MODULE_SWIFT) $(MODULE_C) $(C_HEADERS) Sources/CPAMTOTPShim/pam_totp.map
+build/bench/pam_totp-%.so: bench/variants.c $(MODULE_SWIFT) $(MODULE_C) $(C_HEADERS) Sources/CPAMTOTPShim/pam_totp.map
 	mkdir -p build/bench
-	$(EMBEDDED_CC) -DBENCH_DIRECTORY_FSYNC_ONLY_SKIPPED=$(if $(filter nodirsync,$*),1,0) -o $@ $(MODULE_LINK) \
-	    bench/fsync.c -Wl,--wrap=fsync
+	$(EMBEDDED_CC) -o $@ $(MODULE_LINK) bench/variants.c $(VARIANT_$*)
 	strip --strip-unneeded $@
 
 # Whether the module's timing tells unknown, unenrolled and enrolled users apart (issue 11, item 3;

@@ -4,10 +4,11 @@ pam_google_authenticator.so and pam_oath.so, with pam_permit.so as the floor (th
 and of libpam). Each module is configured for the same work: TOTP, window ±1, replay prevention,
 throttling where the module has it. Every login uses a valid code for its user.
 
-Two variants of pam_totp.so built only for this (make bench-tools: the same objects linked with
-bench/fsync.c) run alongside, to measure what durability costs (docs/DESIGN.md, "Durability"):
-totp-nodirsync syncs the state file but not its directory, as google-authenticator and pam_oath do;
-totp-nofsync syncs nothing.
+Three variants of pam_totp.so built only for this (make bench-tools: the same objects linked with
+bench/variants.c) run alongside, to measure what pieces of a login cost (docs/DESIGN.md,
+"Durability"): totp-nodirsync syncs the state file but not its directory, as google-authenticator and
+pam_oath do; totp-nofsync syncs nothing; totp-nolisting syncs as the module does but skips the
+listing of the state directory before each write.
 
 Runs as root in a private mount namespace (pamtester reads /etc/pam.d, so the namespace gets its own);
 users come from nss_wrapper, for every module alike. Prints the results, with ratios and a verdict
@@ -49,7 +50,7 @@ SECDIR = subprocess.run(["sh", "-c", "dirname $(ldconfig -p | awk '/libpam\\.so\
 
 # The modules compared, and the variants of ours measured beside them (never targets themselves).
 MODULES = ["permit", "google-authenticator", "oath", "totp"]
-VARIANTS = ["totp-nodirsync", "totp-nofsync"]
+VARIANTS = ["totp-nodirsync", "totp-nofsync", "totp-nolisting"]
 ALL = MODULES + VARIANTS
 PATHS = {
     "permit": os.path.join(SECDIR, "pam_permit.so"),
@@ -58,6 +59,7 @@ PATHS = {
     "totp": MODULE,
     "totp-nodirsync": os.path.join(BUILD, "bench", "pam_totp-nodirsync.so"),
     "totp-nofsync": os.path.join(BUILD, "bench", "pam_totp-nofsync.so"),
+    "totp-nolisting": os.path.join(BUILD, "bench", "pam_totp-nolisting.so"),
 }
 PACKAGES = {"google-authenticator": "libpam-google-authenticator", "oath": "libpam-oath"}
 
@@ -427,7 +429,7 @@ def check_prerequisites():
     missing = [f"{PACKAGES[m]} ({PATHS[m]})" for m in PACKAGES if not os.path.exists(PATHS[m])]
     if missing:
         raise SystemExit(f"bench: reference module missing: {', '.join(missing)}; `make bench` installs it")
-    for path in (MODULE, PAMDRIVE, SETUP, LOADGEN, AUDIT_OFF, CORE_BENCH, PATHS["totp-nodirsync"], PATHS["totp-nofsync"]):
+    for path in (MODULE, PAMDRIVE, SETUP, LOADGEN, AUDIT_OFF, CORE_BENCH, *(PATHS[v] for v in VARIANTS)):
         if not os.path.exists(path):
             raise SystemExit(f"bench: {path} is missing: run `make bench`")
     for program in ("pamtester", "strip", "readelf"):
@@ -475,6 +477,7 @@ def main():
     loadgen(world, [(m, *world.take(m, 1)[0]) for m in ALL for _ in range(3)])
     recovery_codes = world.enroll_recovery_users()
     cold_ms, overhead, cold_refused, rss = cold(world)
+    scaling_files = len(os.listdir(world.state("totp")))
     print("bench: cold logins done", flush=True)
     rates, attempts, tp_refused = throughput(world)
     print("bench: throughput done", flush=True)
@@ -544,7 +547,8 @@ def main():
     # --- the tables -------------------------------------------------------------------------------
     def name(m):
         return {"totp": "**pam-totp**", "totp-nodirsync": "pam-totp, no directory fsync (bench build)",
-                "totp-nofsync": "pam-totp, no fsync (bench build)"}.get(m, m)
+                "totp-nofsync": "pam-totp, no fsync (bench build)",
+                "totp-nolisting": "pam-totp, no state-directory listing (bench build)"}.get(m, m)
 
     t = ["### Cold login (one pamtester process per login)", "",
          "| module | median (ms) | p10–p90 (ms) | above pam_permit, median of pairs (ms) | ratio to pam_oath's overhead | peak RSS median (kB) | refused |",
@@ -596,8 +600,14 @@ def main():
                   + ", ".join(f"{lv}: {rates[('totp', lv)]:.0f}/s against {rates[('totp-nofsync', lv)]:.0f}/s without fsync "
                               f"and {rates[('totp-nodirsync', lv)]:.0f}/s without the directory's" for lv in LEVELS)
                   + ". google-authenticator and pam_oath each fsync their new file and rename it, without syncing the directory.")
+    listing_cold = med([a - b for a, b in zip(cold_ms["totp"], cold_ms["totp-nolisting"])])
+    listing = (f"What listing the state directory before each write costs (AtomicFile.removeStaleTemporaries; "
+               f"{scaling_files:,} files in it during the cold logins): cold, {listing_cold:.2f} ms per login (median of "
+               f"same-block differences); warm, {w[('totp', True)] - w[('totp-nolisting', True)]:.0f} µs; in parallel, "
+               + ", ".join(f"{lv}: {rates[('totp', lv)]:.0f}/s against {rates[('totp-nolisting', lv)]:.0f}/s without it" for lv in LEVELS)
+               + ".")
     tables = "\n".join(t)
-    print("\n" + tables + "\n\n" + durability + "\n\nTargets (issue 13):\n" + targets)
+    print("\n" + tables + "\n\n" + durability + "\n\n" + listing + "\n\nTargets (issue 13):\n" + targets)
     if not stack_ok:
         print(stack_out)
 
@@ -625,9 +635,11 @@ cost of a process and of libpam.
 
 {tables}
 
-## Durability
+## What the pieces of a login cost
 
 {durability} The decision is in [DESIGN.md](DESIGN.md), "Durability".
+
+{listing}
 
 ## How each figure is measured
 
@@ -656,9 +668,11 @@ cost of a process and of libpam.
    pattern first; the high-water mark is how much of the pattern was overwritten. Debian's libpam
    writes an audit record after the modules return, which takes about 28 kB by itself; with
    `build/libaudit_off.so` preloaded libpam skips it, which leaves the modules' own path.
-8. Durability: the bench builds of pam-totp (make bench-tools) are the module's own objects linked
-   with bench/fsync.c and `--wrap=fsync`, so that their fsyncs do nothing (totp-nofsync) or only those
-   of directories do nothing (totp-nodirsync). They run in every cold block and throughput round.
+8. Bench builds: the variants of pam-totp (make bench-tools) are the module's own objects linked
+   with bench/variants.c and `--wrap`, so that their fsyncs do nothing (totp-nofsync), or only those
+   of directories do nothing (totp-nodirsync), or the listing of the state directory before each
+   write is skipped (totp-nolisting, `--wrap=fdopendir`). They run in every cold block, throughput
+   round and warm run, beside the module.
 9. State directory: warm logins of the no-fsync build after filling its state directory with empty
    files, as users' state and lock files (and the 1,024 shared files of names that are no account,
    with their locks) fill a real one.
