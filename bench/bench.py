@@ -484,8 +484,11 @@ def main():
         if subprocess.run(["getent", "passwd", user], capture_output=True, env=world.env).returncode != 0:
             raise SystemExit(f"bench: {user} is not found through the C library's user database (nsswitch.conf, nscd?)")
     print(f"bench: load average {load[0]:.2f}; {POOL} users; {ROUNDS} x {PER_ROUND} cold blocks of {len(ALL)} modules", flush=True)
-    # Every module's first login (its state files made, pamtester and the libraries in the page cache).
-    loadgen(world, [(m, *world.take(m, 1)[0]) for m in ALL for _ in range(3)])
+    # Every user logs in once with every module before anything is measured, so that each module's
+    # files for each user exist, as on a server in use (pam-totp's state directory then holds two
+    # files per user), and the programs and libraries are in the page cache.
+    for m in ALL:
+        loadgen(world, [(m, u, code) for u, code in world.take(m, POOL)], jobs=8)
     recovery_codes = world.enroll_recovery_users()
     cold_ms, overhead, cold_refused, rss = cold(world)
     scaling_files = len(os.listdir(world.state("totp")))
@@ -614,7 +617,7 @@ def main():
                   + ". google-authenticator and pam_oath each fsync their new file and rename it, without syncing the directory.")
     listing_cold = med([a - b for a, b in zip(cold_ms["totp"], cold_ms["totp-nolisting"])])
     listing = (f"What listing the state directory before each write costs (AtomicFile.removeStaleTemporaries; "
-               f"{scaling_files:,} files in it during the cold logins): cold, {listing_cold:.2f} ms per login (median of "
+               f"{scaling_files:,} files in it after the cold logins): cold, {listing_cold:.2f} ms per login (median of "
                f"same-block differences); warm, {w[('totp', True)] - w[('totp-nolisting', True)]:.0f} µs; in parallel, "
                + ", ".join(f"{lv}: {rates[('totp', lv)]:.0f}/s against {rates[('totp-nolisting', lv)]:.0f}/s without it" for lv in LEVELS)
                + ".")
@@ -662,6 +665,8 @@ cost of a process and of libpam.
    to exit. Logins run in blocks: each block runs every module once, back to back, in a random
    order; a module's overhead is its time minus pam_permit's in the same block, and the median of
    those differences is given. {ROUNDS} rounds of {PER_ROUND} blocks, each round in a fresh 30-second step.
+   Before anything is measured every user has logged in once with every module, so each module's
+   files for every user exist (pam-totp's state directory holds two files per user).
 2. Peak RSS: `ru_maxrss` that `wait4` reports for each cold login's pamtester. loadgen starts it with
    `posix_spawn` (vfork semantics), so nothing of a copy of the parent counts: the figure is
    pamtester's, with libc, libpam, the module and what it loads. Median of the cold logins.
