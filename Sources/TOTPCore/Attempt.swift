@@ -125,6 +125,12 @@ public struct AttemptPolicy: Equatable, Sendable {
         self.hotpWindow = hotpWindow
         self.throttle = throttle
     }
+
+    /// The policy for `enrollment` under the module's `options`: its own window if it carries one
+    /// (kept from an imported file), else `window=`; `hotp_window=` and the throttling options.
+    public init(options: ModuleOptions, enrollment: Enrollment) {
+        self.init(window: enrollment.window ?? options.window, hotpWindow: options.hotpWindow, throttle: options.throttle)
+    }
 }
 
 /// Decides one attempt whose input is already prepared, and returns the state to record. Pure: the
