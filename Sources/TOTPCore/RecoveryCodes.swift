@@ -105,7 +105,7 @@ public struct RecoverySet: Equatable, Sendable {
     /// Computed: no heap-allocated globals in the module (see Base32.alphabet).
     public static var decoy: RecoverySet {
         RecoverySet(
-        iterations: defaultIterations, salt: [UInt8](repeating: 0, count: saltLength),
+            iterations: defaultIterations, salt: [UInt8](repeating: 0, count: saltLength),
             hashes: [[UInt8]](repeating: [UInt8](repeating: 0, count: hashLength), count: 10))
     }
 
@@ -128,45 +128,5 @@ public struct RecoverySet: Equatable, Sendable {
     /// The identifier the state file records for a used code: the first 8 bytes of its hash, in hex.
     public static func identifier(of hash: [UInt8]) -> String {
         Hex.encode(Array(hash.prefix(8)))
-    }
-}
-
-/// Lower-case hexadecimal.
-public enum Hex {
-    // Computed: no heap-allocated globals in the module (see Base32.alphabet).
-    private static var digits: [UInt8] { Array("0123456789abcdef".utf8) }
-
-    public static func encode(_ bytes: [UInt8]) -> String {
-        let digits = Self.digits
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Decodes lower-case hex of exactly `length` bytes, or nil.
-    public static func decode(_ text: Substring, length: Int) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count == length * 2 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(length)
-        var index = 0
-        while index < utf8.count {
-            guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
-        }
-        return out
-    }
-
-    private static func value(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        default: return nil
-        }
     }
 }

@@ -1,5 +1,5 @@
-@testable import TOTPCore
 import XCTest
+@testable import TOTPCore
 
 final class Base32Tests: XCTestCase {
     func testAcceptsWhatPeoplePaste() throws {

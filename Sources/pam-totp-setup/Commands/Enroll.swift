@@ -1,7 +1,6 @@
 import ArgumentParser
 import Glibc
 import TOTPCore
-import TOTPStorage
 
 struct Enroll: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,0 +1,105 @@
+import Glibc
+import TOTPCore
+import TOTPStorage
+
+/// A user's enrollment file, read and written the way the module expects: in a home directory with
+/// the user's own file-system identity (so the file is theirs and no link of theirs is followed as
+/// root); in a central directory as root, owned by root, through a path checked from `/` that no
+/// link is followed in (`SecurePath`), and with an `account` line naming the user.
+struct EnrollmentFile {
+    let path: String
+    let account: Account
+    let inHome: Bool
+
+    /// The enrollment, or nil if there is none. Refuses files the module would refuse.
+    func read() throws -> Enrollment? {
+        guard var contents = try readContents(context: "enrollment") else { return nil }
+        defer { Crypto.cleanse(&contents.bytes) }
+        var enrollment: Enrollment
+        do { enrollment = try Enrollment.parse(contents.bytes) } catch { throw SetupError("enrollment \(path): \(error.description)") }
+        do { try enrollment.checkAccount(account.name, lineRequired: contents.needsAccountLine) } catch {
+            enrollment.cleanse()
+            throw SetupError(
+                "enrollment \(path): \(error.description)"
+                    + (error == .missing
+                        ? "; if it is \(account.name)'s, add the line 'account \(account.name)' after 'version 1', else re-enroll with `pam-totp-setup enroll --user \(account.name) --force`"
+                        : ""))
+        }
+        return enrollment
+    }
+
+    /// Whether a file (of any kind) is at `path`; a file the module would refuse still counts.
+    func exists() throws -> Bool {
+        guard var contents = try readContents(context: "existing enrollment") else { return false }
+        Crypto.cleanse(&contents.bytes)
+        return true
+    }
+
+    /// Whether anything is at `path`, even a file the module would refuse (a link, a file with
+    /// insecure permissions): the module stops at it, so the tool must too.
+    var isPresent: Bool {
+        do { return try exists() } catch { return true }
+    }
+
+    /// The file, read with the checks and the identity the module uses; nil if there is none.
+    private func readContents(context: String) throws -> EnrollmentStorage.Contents? {
+        do {
+            return try EnrollmentStorage.read(path, account: account, inHome: inHome)
+        } catch {
+            if error.isNotFound { return nil }
+            throw SetupError("\(context): \(error.description)")
+        }
+    }
+
+    /// Writes `enrollment` with an `account` line naming the user (atomically).
+    func write(_ enrollment: Enrollment) throws {
+        let (directoryPath, name) = AtomicFile.split(path)
+        let owner: (uid_t, gid_t)? = inHome || geteuid() != 0 ? nil : (0, 0)
+        let result = try identity {
+            Result { () throws(StorageError) in
+                let directory = try openDirectory(directoryPath, create: true)
+                defer { AtomicFile.closeDirectory(directory) }
+                var tied = enrollment
+                tied.account = account.name
+                var bytes = tied.serialized()
+                defer {
+                    Crypto.cleanse(&bytes)
+                    tied.cleanse()
+                }
+                // One enrollment is written at a time in practice (an admin's tool); leftovers of a
+                // killed run are stale.
+                AtomicFile.removeStaleTemporaries(of: name, in: directory)
+                try withSignalsBlocked { () throws(StorageError) in
+                    try AtomicFile.write(bytes, name: name, in: directory, displayPath: path, mode: 0o600, owner: owner)
+                }
+            }
+        }
+        if case .failure(let error) = result { throw SetupError("cannot save the enrollment: \(error.description)") }
+    }
+
+    func remove() throws {
+        let (directoryPath, name) = AtomicFile.split(path)
+        let result = try identity {
+            Result { () throws(StorageError) in
+                let directory = try openDirectory(directoryPath, create: false)
+                defer { AtomicFile.closeDirectory(directory) }
+                try AtomicFile.remove(name: name, in: directory, displayPath: path)
+            }
+        }
+        if case .failure(let error) = result { throw SetupError("cannot remove the enrollment: \(error.description)") }
+    }
+
+    private func identity<T>(_ body: () -> T) throws -> T {
+        guard inHome else { return body() }
+        do { return try FileSystemIdentity.run(uid: account.uid, gid: account.gid, body) } catch {
+            throw SetupError("cannot act as \(account.name): \(error.description)")
+        }
+    }
+
+    /// The enrollment's directory: in a home, as the user opens it; elsewhere checked from `/` like
+    /// the module checks it, and created if missing (mode 0700: only root reads enrollments there).
+    private func openDirectory(_ directoryPath: String, create: Bool) throws(StorageError) -> Int32 {
+        if inHome { return try AtomicFile.openDirectory(directoryPath) }
+        return try SecurePath.openDirectory(directoryPath, createMode: create ? 0o700 : nil)
+    }
+}
