@@ -183,9 +183,8 @@ public func decideAttempt(
                 outcome = .usedRecoveryCode
             } else {
                 // Keep only identifiers of codes in the current set, so the list stays bounded.
-                let current = Set(set.hashes.map(RecoverySet.identifier(of:)))
-                next.usedRecovery = state.usedRecovery.filter { current.contains($0) } + [id]
-                outcome = .acceptedRecovery(remaining: set.hashes.count - next.usedRecovery.count)
+                next.usedRecovery = state.usedRecoveryCodes(of: set) + [id]
+                outcome = .acceptedRecovery(remaining: next.recoveryCodesLeft(of: set))
             }
         } else {
             outcome = .wrongCode

@@ -236,7 +236,8 @@ public struct Login {
         do {
             options.trusted = try TrustedNetworks.parse(String(decoding: bytes, as: UTF8.self), isFile: true)
         } catch {
-            return configurationError(ModuleOptions.ParseError.invalidValue(option: "trusted", value: "@" + path, expected: error.description))
+            return configurationError(
+                ModuleOptions.ParseError.invalidValue(option: "trusted", value: "@" + path, expected: error.description))
         }
         return ask(.getUser, then: .user)
     }
@@ -281,8 +282,15 @@ public struct Login {
         if query.index < query.required && query.inGroups { query.index = query.required }
         if query.index >= query.required && query.inExempt { query.index = query.names.count }
         guard query.index < query.names.count else {
-            let reason: String? =
-                if query.inGroups { nil } else if options.groups != nil { "not-in-groups" } else if query.inExempt { "exempt-group" } else { nil }
+            // In `groups`: a code. Outside it: none. Else in `exempt_groups`: none.
+            let reason: String?
+            if query.inGroups {
+                reason = nil
+            } else if options.groups != nil {
+                reason = "not-in-groups"
+            } else {
+                reason = query.inExempt ? "exempt-group" : nil
+            }
             guard let reason else { return trustedNetworks() }
             log(.info, "skipped", ["reason": reason])
             return passWithoutCode(.ignore)
@@ -528,7 +536,9 @@ public struct Login {
             return offerToRemember()
         }
         let refused = outcome == .wrongCode || outcome == .malformedInput
-        var fields = ["method": method, "reason": refused ? decoyReason ?? outcome.reason : outcome.reason, "attempt": "\(attempt)/\(attempts)"]
+        var fields = [
+            "method": method, "reason": refused ? decoyReason ?? outcome.reason : outcome.reason, "attempt": "\(attempt)/\(attempts)",
+        ]
         if case .throttled(let seconds) = outcome { fields["retry-after"] = String(seconds) }
         log(.warning, "failure", fields)
         effects.append(.failDelay(microseconds: Self.failDelayMicroseconds))
