@@ -41,9 +41,10 @@ MODULE_C        := Sources/CPAMTOTPShim/entry/entry.c Sources/CPAMTOTPShim/entry
                    Sources/CPAMTOTPShim/helpers/helpers.c Sources/CTOTPSystem/system.c Sources/CLibCrypto/libcrypto.c
 C_HEADERS       := $(wildcard Sources/*/include/* Sources/CPAMTOTPShim/*/include/* Sources/CPAM/*)
 
+# libstdc++-12-dev: the tool's static Swift standard library links libstdc++ (the module needs none).
 # debhelper, lintian, dpkg-dev, fakeroot: make deb and its test. fail2ban: fail2ban-regex for the filter
 # test. systemd-journal-remote: writes the journal file the Troubleshooting advice is tested on.
-DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev pamtester libpam-wrapper libnss-wrapper \
+DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
                 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \

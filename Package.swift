@@ -19,7 +19,7 @@ let package = Package(
     products: [
         .executable(name: "pam-totp-setup", targets: ["pam-totp-setup"]),
         // For Fuzz/ (make fuzz), which builds the parsers with libFuzzer and AddressSanitizer.
-        .library(name: "TOTPCore", targets: ["TOTPCore"]),
+        .library(name: "TOTPCore", targets: ["TOTPCore", "TOTPCrypto"]),
     ],
     dependencies: [
         // Exact: the help texts it renders are snapshotted in Tests/integration/help/, so a new
@@ -38,7 +38,7 @@ let package = Package(
         // Pure decisions: no PAM, no files, no clock.
         .target(name: "TOTPCore", dependencies: ["TOTPCrypto"], swiftSettings: moduleSwiftSettings),
         // Files: secure open, ownership and mode checks, locking, atomic rewrite.
-        .target(name: "TOTPStorage", dependencies: ["TOTPCore", "CTOTPSystem"], swiftSettings: moduleSwiftSettings),
+        .target(name: "TOTPStorage", dependencies: ["TOTPCore", "TOTPCrypto", "CTOTPSystem"], swiftSettings: moduleSwiftSettings),
         // The C library as the module's Swift code sees it (Embedded Swift has no Glibc module), with
         // wrappers for what Swift cannot import (errno, variadic calls, setfsuid/setfsgid).
         .target(name: "CTOTPSystem"),

@@ -2,6 +2,7 @@ internal import CPAM
 internal import CPAMTOTPShimHelpers
 import CTOTPSystem
 import TOTPCore
+import TOTPCrypto
 
 /// The libpam calls the module makes, with C types kept inside this file.
 struct PAMHandle {
@@ -32,14 +33,14 @@ struct PAMHandle {
     /// Asks a question with echo off (calls `pam_prompt`). The answer is returned as bytes, so the
     /// caller can overwrite it; the copy libpam made is overwritten and freed here. An answer longer
     /// than `limit` bytes comes back as `limit + 1` bytes of nothing, never copied.
-    func promptHidden(_ text: String, limit: Int) -> [UInt8]? {
+    func promptHidden(_ text: String, limit: Int) -> Secret? {
         var response: UnsafeMutablePointer<CChar>?
         let status = pamtotp_prompt(pamh, PAM_PROMPT_ECHO_OFF, text, &response)
         defer { pamtotp_free_response(response) }
         guard status == PAM_SUCCESS, let response else { return nil }
         let length = strnlen(response, limit + 1)
-        guard length <= limit else { return [UInt8](repeating: 0, count: limit + 1) }
-        return response.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+        guard length <= limit else { return Secret(count: limit + 1) }
+        return Secret(copying: UnsafeRawBufferPointer(start: response, count: length))
     }
 
     /// Asks a question with echo on (calls `pam_prompt`); nil if the conversation failed.
@@ -58,20 +59,20 @@ struct PAMHandle {
     }
 
     /// The password an earlier module stored (`PAM_AUTHTOK`), as bytes.
-    func authToken() -> [UInt8]? {
+    func authToken() -> Secret? {
         var item: UnsafeRawPointer?
         guard pam_get_item(pamh, PAM_AUTHTOK, &item) == PAM_SUCCESS, let item else { return nil }
         let text = item.assumingMemoryBound(to: CChar.self)
         let length = strnlen(text, 4096)
-        return text.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+        return Secret(copying: UnsafeRawBufferPointer(start: text, count: length))
     }
 
     /// Hands `password` to the next module as `PAM_AUTHTOK` (calls `pam_set_item`, which copies it).
     @discardableResult
-    func setAuthToken(_ password: [UInt8]) -> Bool {
-        var copy = password + [0]
-        defer { Crypto.cleanse(&copy) }
-        return copy.withUnsafeBytes { pam_set_item(pamh, PAM_AUTHTOK, $0.baseAddress) } == PAM_SUCCESS
+    func setAuthToken(_ password: Secret) -> Bool {
+        // NUL-terminated, as pam_set_item expects.
+        let terminated = Secret(count: password.count + 1) { target in password.withUnsafeBytes { target.copyMemory(from: $0) } }
+        return terminated.withUnsafeBytes { pam_set_item(pamh, PAM_AUTHTOK, $0.baseAddress) } == PAM_SUCCESS
     }
 
     /// Shows an error message: why a login was refused, or what the user must do now. Sent even

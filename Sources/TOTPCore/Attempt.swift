@@ -5,13 +5,13 @@ public enum CodeInput: Equatable, Sendable {
     /// Longer than anything worth looking at; refused without being examined.
     public static let maxLength = 512
 
-    case otp([UInt8])
-    case recovery([UInt8])
+    case otp(Secret)
+    case recovery(Secret)
     case malformed
 
     /// Sorts `raw`: spaces, tabs and dashes are ignored; exactly `digits` ASCII digits are a TOTP code;
     /// twelve recovery-code symbols are a recovery code; anything else is malformed.
-    public static func classify(_ raw: [UInt8], digits: Int) -> CodeInput {
+    public static func classify(_ raw: Secret, digits: Int) -> CodeInput {
         guard raw.count <= maxLength else { return .malformed }
         let compact = raw.filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") && $0 != UInt8(ascii: "-") }
         if compact.count == digits && compact.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
@@ -78,7 +78,7 @@ public enum AttemptOutcome: Equatable, Sendable {
 /// compared with the stored set. Made before the user's lock is taken, so no input makes the module
 /// spend more than one hash's time while holding it.
 public enum PreparedInput: Equatable, Sendable {
-    case otp([UInt8])
+    case otp(Secret)
     /// The index of the stored code it matched, if any. `strong` for a 12-symbol code (60 bits);
     /// imported 8-digit scratch codes (26.6 bits) are weak and throttled and locked like TOTP codes.
     case recovery(match: Int?, strong: Bool)

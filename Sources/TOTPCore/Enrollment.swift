@@ -14,7 +14,7 @@ public struct Enrollment: Equatable, Sendable {
     public static let secretLengthRange = 10...128
 
     public var parameters: OTPParameters
-    public var secret: [UInt8]
+    public var secret: Secret
     /// Unix time of enrollment, if known.
     public var created: Int64?
     public var recovery: RecoverySet?
@@ -39,14 +39,18 @@ public struct Enrollment: Equatable, Sendable {
     /// the random `id`, or for files without one the first 8 bytes of SHA-256 of secret and creation time.
     public var identifier: String {
         if let id { return id }
-        let material = secret + Array(" \(created ?? 0)".utf8)
+        let suffix = Array(" \(created ?? 0)".utf8)
+        let material = Secret(count: secret.count + suffix.count) { buffer in
+            secret.withUnsafeBytes { buffer.copyMemory(from: $0) }
+            for (index, byte) in suffix.enumerated() { buffer[secret.count + index] = byte }
+        }
         return Hex.encode(Array(Crypto.sha256(material).prefix(8)))
     }
 
     /// A fresh random `id`.
     public static func newID() throws(CryptoError) -> String { Hex.encode(try Crypto.randomBytes(8)) }
 
-    public init(parameters: OTPParameters, secret: [UInt8], created: Int64? = nil, recovery: RecoverySet? = nil, window: Int? = nil) {
+    public init(parameters: OTPParameters, secret: Secret, created: Int64? = nil, recovery: RecoverySet? = nil, window: Int? = nil) {
         self.parameters = parameters
         self.secret = secret
         self.created = created
@@ -62,10 +66,8 @@ public struct Enrollment: Equatable, Sendable {
     /// without an enrollment runs the same parser, touching the same code, before its first prompt
     /// as one with an enrollment (docs/PROBE-TIMING.md measures the difference).
     public static var decoy: Enrollment {
-        var bytes = decoyText
-        defer { Crypto.cleanse(&bytes) }
-        if let parsed = try? parse(bytes) { return parsed }
-        return Enrollment(parameters: .standard, secret: [UInt8](repeating: 0, count: 20), recovery: .decoy)
+        if let parsed = try? parse(decoyText) { return parsed }
+        return Enrollment(parameters: .standard, secret: Secret(count: 20), recovery: .decoy)
     }
 
     /// The decoy's file: what `serialized()` writes for an enrollment with a zero secret, `created 0`,
@@ -102,11 +104,6 @@ public struct Enrollment: Equatable, Sendable {
             """.utf8)
     }
 
-    /// Overwrites the secret in this copy.
-    public mutating func cleanse() {
-        Crypto.cleanse(&secret)
-    }
-
     /// The file's text.
     public func serialized() -> [UInt8] {
         var lines = [
@@ -133,6 +130,11 @@ public struct Enrollment: Equatable, Sendable {
         return Array((lines.joined(separator: "\n") + "\n").utf8)
     }
 
+    /// Parses an enrollment file read into a `Secret`.
+    public static func parse(_ bytes: Secret) throws(LineFormat.ParseError) -> Enrollment {
+        try bytes.withBytesArray { bytes throws(LineFormat.ParseError) in try parse(bytes) }
+    }
+
     /// Parses an enrollment file.
     /// - Throws: `LineFormat.ParseError` with the line and the problem; never the secret.
     public static func parse(_ bytes: [UInt8]) throws(LineFormat.ParseError) -> Enrollment {
@@ -145,10 +147,7 @@ public struct Enrollment: Equatable, Sendable {
         var algorithm: HashAlgorithm?
         var digits: Int?
         var period: Int?
-        var secret: [UInt8]?
-        // A file refused after its secret line leaves no decoded secret behind.
-        var parsed = false
-        defer { if !parsed, secret != nil { Crypto.cleanse(&secret!) } }
+        var secret: Secret?
         var created: Int64?
         var window: Int?
         var issuer: String?
@@ -188,12 +187,8 @@ public struct Enrollment: Equatable, Sendable {
                 // Written canonically by the tool: upper case, no padding, nothing else. Decoded from
                 // the file's bytes: a String of the value would be a copy of the secret nobody zeroes.
                 guard entry.bytes.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x32 && $0 <= 0x37) }),
-                    var decoded = try? Base32.decode(utf8: entry.bytes)
+                    let decoded = try? Base32.decode(utf8: entry.bytes), secretLengthRange.contains(decoded.count)
                 else { throw invalid }
-                guard secretLengthRange.contains(decoded.count) else {
-                    Crypto.cleanse(&decoded)
-                    throw invalid
-                }
                 secret = decoded
             case "created":
                 guard let value = UTCTimestamp.parse(entry.value) else { throw invalid }
@@ -240,7 +235,6 @@ public struct Enrollment: Equatable, Sendable {
         enrollment.type = otpType
         enrollment.counter = counter ?? 0
         enrollment.id = id
-        parsed = true
         enrollment.account = account
         return enrollment
     }
@@ -288,14 +282,11 @@ public enum EnrollmentRefusal: Error, Equatable, Sendable {
 extension Enrollment {
     /// Parses an enrollment file's bytes and checks that it may be used for the account named `account`
     /// (`checkAccount`): the one verdict on a file, for the module and the tool alike.
-    /// - Throws: `.malformed` or `.account`; the secret of a refused file is zeroed.
-    public static func parse(_ bytes: [UInt8], account: String, accountLineRequired: Bool) throws(EnrollmentRefusal) -> Enrollment {
-        var enrollment: Enrollment
+    /// - Throws: `.malformed` or `.account`.
+    public static func parse(_ bytes: Secret, account: String, accountLineRequired: Bool) throws(EnrollmentRefusal) -> Enrollment {
+        let enrollment: Enrollment
         do { enrollment = try parse(bytes) } catch { throw .malformed(error) }
-        do { try enrollment.checkAccount(account, lineRequired: accountLineRequired) } catch {
-            enrollment.cleanse()
-            throw .account(error)
-        }
+        do { try enrollment.checkAccount(account, lineRequired: accountLineRequired) } catch { throw .account(error) }
         return enrollment
     }
 }

@@ -1,7 +1,7 @@
 /// A `~/.google_authenticator` file, as google-authenticator-libpam writes it: the Base32 secret on
 /// the first line, then option lines starting with `" ` and 8-digit scratch codes, one per line.
 public struct GoogleAuthenticatorFile: Equatable, Sendable {
-    public var secret: [UInt8]
+    public var secret: Secret
     /// `" WINDOW_SIZE W`: how many codes are valid at once (default 3).
     public var windowSize: Int
     /// `" STEP_SIZE S` (default 30).
@@ -34,7 +34,7 @@ public struct GoogleAuthenticatorFile: Equatable, Sendable {
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true)
             .map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
         guard let first = lines.first else { throw .badSecret("the file is empty") }
-        let secret: [UInt8]
+        let secret: Secret
         do { secret = try Base32.decode(String(first)) } catch { throw .badSecret(error.description) }
         guard Enrollment.secretLengthRange.contains(secret.count) else { throw .badSecret("\(secret.count * 8) bits") }
         var file = GoogleAuthenticatorFile(secret: secret, windowSize: 3, stepSize: 30, scratchCodes: [], hotpCounter: nil)

@@ -45,7 +45,7 @@ public struct Login {
     /// With `message_prompt`: the error messages not yet shown, which go into the next prompt's text.
     private var unshown = ""
     /// The answer being looked at, until it is sorted.
-    private var answer: [UInt8] = []
+    private var answer: Secret?
     /// The answer being decided, between its two steps.
     private var check: CodeCheck?
     private var effects: [Effect] = []
@@ -179,9 +179,8 @@ public struct Login {
             return prompt(for: purpose)
         case (.input(let purpose), .typed(let input)):
             return received(input, prompted: true, for: purpose)
-        case (.passwordCheck(let attempt), .authToken(var token)):
-            defer { if token != nil { Crypto.cleanse(&token!) } }
-            guard let token, constantTimeEqual(self.answer, token) else { return sort(attempt: attempt) }
+        case (.passwordCheck(let attempt), .authToken(let token)):
+            guard let token, token == self.answer else { return sort(attempt: attempt) }
             return passwordAsCode()
         case (.codeState(let attempt, let empty), .state(let state, let now)):
             guard let check, let enrollment else { return unexpected() }
@@ -195,8 +194,7 @@ public struct Login {
             (.codeState, .failed(let reason)), (.codeRelease, .failed(let reason)):
             log(.error, "state error", ["error": reason])
             return finish(.systemError)
-        case (.acknowledgement(let ending), .typed(var ignored)):
-            if ignored != nil { Crypto.cleanse(&ignored!) }
+        case (.acknowledgement(let ending), .typed):
             return end(ending)
         case (.rememberChoice, .text(let text)):
             guard let text, LoginMessage.isYes(text) else { return finish(.success) }
@@ -454,7 +452,7 @@ public struct Login {
         return ask(.prompt(takeUnshown(before: options.effectivePrompt)), then: .input(purpose))
     }
 
-    private mutating func received(_ input: [UInt8]?, prompted: Bool, for purpose: Purpose) -> Step {
+    private mutating func received(_ input: Secret?, prompted: Bool, for purpose: Purpose) -> Step {
         switch purpose {
         case .passWithoutCode(let outcome):
             guard let input else { return finish(.conversationError) }
@@ -481,7 +479,7 @@ public struct Login {
     /// and not throttled; the login ends, as an application that sends the password to every prompt
     /// would send it again.
     private mutating func passwordAsCode() -> Step {
-        Crypto.cleanse(&answer)
+        answer = nil
         log(.error, "refused", ["reason": "password-as-code", "error": LoginMessage.passwordAsCodeAdvice])
         effects.append(.failDelay(microseconds: Self.failDelayMicroseconds))
         tell(LoginMessage.passwordAsCode)
@@ -490,7 +488,8 @@ public struct Login {
 
     /// Sorts the answer by shape and prepares it; then the state is locked for its decision.
     private mutating func sort(attempt: Int) -> Step {
-        guard let enrollment else { return unexpected() }
+        guard let enrollment, let answer else { return unexpected() }
+        self.answer = nil
         let digits = enrollment.parameters.digits
         let empty = answer.isEmpty
         let input: CodeInput
@@ -501,13 +500,12 @@ public struct Login {
                 effects.append(.setAuthToken(split.password))
                 input = split.code
             } else {
-                effects.append(.setAuthToken(copy(of: answer)))
+                effects.append(.setAuthToken(answer))
                 input = .malformed
             }
         } else {
             input = CodeInput.classify(answer, digits: digits)
         }
-        Crypto.cleanse(&answer)
         do {
             check = try CodeCheck(
                 input, enrollment: enrollment, policy: AttemptPolicy(options: options, enrollment: enrollment), origin: origin,
@@ -613,11 +611,10 @@ public struct Login {
         return Step(effects: effects, request: request)
     }
 
-    /// Ends the login, zeroing the secrets it held.
+    /// Ends the login, letting go of the secrets it held (a `Secret` zeroes itself).
     private mutating func finish(_ outcome: ModuleOutcome) -> Step {
         check = nil
-        Crypto.cleanse(&answer)
-        enrollment?.cleanse()
+        answer = nil
         enrollment = nil
         return ask(.finish(outcome), then: .finished)
     }
@@ -626,12 +623,5 @@ public struct Login {
     private mutating func unexpected() -> Step {
         effects.append(.log(LogLine(.error, "internal error: unexpected answer; refusing login", user: nil)))
         return finish(.systemError)
-    }
-
-    /// A copy of `bytes` in a buffer of its own, so that zeroing `bytes` leaves it intact.
-    private func copy(of bytes: [UInt8]) -> [UInt8] {
-        var copy = [UInt8](repeating: 0, count: bytes.count)
-        for index in bytes.indices { copy[index] = bytes[index] }
-        return copy
     }
 }

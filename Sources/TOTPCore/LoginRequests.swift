@@ -18,7 +18,7 @@ extension Login {
         /// Asks libpam to delay a failed authentication by at least this long (`pam_fail_delay`).
         case failDelay(microseconds: UInt32)
         /// Hands the password on to the next module (`PAM_AUTHTOK`).
-        case setAuthToken([UInt8])
+        case setAuthToken(Secret)
     }
 
     /// What the driver does and reports back; each case names the answers it expects.
@@ -75,9 +75,9 @@ extension Login {
         /// The state as read under the lock, and the time (unix seconds) it was read at.
         case state(UserState, now: Int64)
         case released
-        case authToken([UInt8]?)
+        case authToken(Secret?)
         /// The answer typed, or nil if the conversation failed.
-        case typed([UInt8]?)
+        case typed(Secret?)
         case text(String?)
         /// The request could not be done: why, for the log (a `StorageError` or `Errno` as text).
         case failed(String)

@@ -35,40 +35,37 @@ public enum OTP {
 
     /// The HOTP value (RFC 4226, section 5.3) for `counter`, as ASCII digits with leading zeros.
     /// - Parameter digits: 6 to 8; other values are clamped into that range.
-    public static func hotp(secret: [UInt8], counter: UInt64, algorithm: HashAlgorithm, digits: Int) -> [UInt8] {
+    public static func hotp(secret: Secret, counter: UInt64, algorithm: HashAlgorithm, digits: Int) -> Secret {
         let digits = min(max(digits, OTPParameters.digitsRange.lowerBound), OTPParameters.digitsRange.upperBound)
         var message = [UInt8](repeating: 0, count: 8)
         for index in 0..<8 {
             message[index] = UInt8(truncatingIfNeeded: counter >> UInt64(56 - 8 * index))
         }
-        var mac = Crypto.hmac(algorithm, key: secret, message: message)
-        defer { Crypto.cleanse(&mac) }
+        let mac = Crypto.hmac(algorithm, key: secret, message: message)
         // Dynamic truncation (RFC 4226, section 5.4); the HMAC is at least 20 bytes, so offset+3 is in range.
-        let offset = Int(mac[mac.count - 1] & 0x0f)
-        let binary =
-            (UInt32(mac[offset] & 0x7f) << 24) | (UInt32(mac[offset + 1]) << 16)
-            | (UInt32(mac[offset + 2]) << 8) | UInt32(mac[offset + 3])
-        var value = binary % powersOfTen[digits]
-        var out = [UInt8](repeating: UInt8(ascii: "0"), count: digits)
-        var index = digits - 1
-        while index >= 0 {
-            out[index] = UInt8(ascii: "0") + UInt8(value % 10)
-            value /= 10
-            index -= 1
+        var value: UInt32 = mac.withUnsafeBytes { mac in
+            let offset = Int(mac[mac.count - 1] & 0x0f)
+            let high = UInt32(mac[offset] & 0x7f) << 24 | UInt32(mac[offset + 1]) << 16
+            return high | UInt32(mac[offset + 2]) << 8 | UInt32(mac[offset + 3])
         }
-        return out
+        value %= powersOfTen[digits]
+        defer { value = 0 }
+        return Secret(count: digits) { out in
+            var rest = value
+            for index in stride(from: digits - 1, through: 0, by: -1) {
+                out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+        }
     }
 
     /// The TOTP value (RFC 6238, section 4) at unix time `now`.
-    public static func totp(secret: [UInt8], at now: Int64, parameters: OTPParameters) -> [UInt8] {
+    public static func totp(secret: Secret, at now: Int64, parameters: OTPParameters) -> Secret {
         hotp(secret: secret, counter: parameters.step(at: now), algorithm: parameters.algorithm, digits: parameters.digits)
     }
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
 public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    guard a.count == b.count else { return false }
-    var difference: UInt8 = 0
-    for index in a.indices { difference |= a[index] ^ b[index] }
-    return difference == 0
+    a.withUnsafeBytes { a in b.withUnsafeBytes { b in constantTimeEqual(a, b) } }
 }

@@ -18,7 +18,7 @@ public enum OTPAuthURI {
     /// `algorithm`, `digits` and `period` are left out when they are the Key URI Format's defaults
     /// (SHA1, 6, 30), as every app reads them: 34 bytes fewer keep the terminal QR code one version
     /// smaller, which is what lets it fit an 80×24 terminal with a typical issuer and user name.
-    public static func totp(issuer: String, account: String, secret: [UInt8], parameters: OTPParameters) -> String {
+    public static func totp(issuer: String, account: String, secret: Secret, parameters: OTPParameters) -> String {
         let issuerText = percentEncode(issuer)
         var uri = "otpauth://totp/\(issuerText):\(percentEncode(account))?secret=\(Base32.encode(secret))&issuer=\(issuerText)"
         if parameters != OTPParameters(algorithm: .sha1, digits: 6, period: 30) {

@@ -10,9 +10,10 @@ public enum RecoveryCode {
     static var alphabet: [UInt8] { Array("0123456789abcdefghjkmnpqrstvwxyz".utf8) }
 
     /// Makes a code from 8 random bytes (the first 60 bits are used).
-    public static func make(from random: [UInt8]) -> String {
+    public static func make(from random: Secret) -> String {
         var value: UInt64 = 0
-        for byte in random.prefix(8) { value = (value << 8) | UInt64(byte) }
+        defer { value = 0 }
+        random.withUnsafeBytes { for byte in $0.prefix(8) { value = (value << 8) | UInt64(byte) } }
         let alphabet = Self.alphabet
         var normalized: [UInt8] = []
         for index in 0..<symbols {
@@ -25,9 +26,7 @@ public enum RecoveryCode {
     public static func generate(count: Int) throws(CryptoError) -> [String] {
         var codes: [String] = []
         for _ in 0..<count {
-            var random = try Crypto.randomBytes(8)
-            codes.append(make(from: random))
-            Crypto.cleanse(&random)
+            codes.append(make(from: try Crypto.randomSecret(8)))
         }
         return codes
     }
@@ -38,22 +37,32 @@ public enum RecoveryCode {
     /// The canonical form of what a user typed, or nil if it is not shaped like a recovery code:
     /// 12 symbols of the alphabet, or 8 digits (an imported Google Authenticator scratch code).
     /// Ignores case, spaces and dashes; reads i and l as 1 and o as 0, as Crockford's Base32 does.
-    public static func normalize(_ input: [UInt8]) -> [UInt8]? {
+    public static func normalize(_ input: Secret) -> Secret? {
         guard input.count <= 64 else { return nil }
         let alphabet = Self.alphabet
-        var out: [UInt8] = []
-        out.reserveCapacity(symbols)
-        for byte in input {
-            var c = byte
-            if c == UInt8(ascii: " ") || c == UInt8(ascii: "-") || c == UInt8(ascii: "\t") { continue }
-            if c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") { c += 32 }
-            if c == UInt8(ascii: "i") || c == UInt8(ascii: "l") { c = UInt8(ascii: "1") }
-            if c == UInt8(ascii: "o") { c = UInt8(ascii: "0") }
-            guard alphabet.contains(c) else { return nil }
-            out.append(c)
+        var valid = true
+        var count = 0
+        let out = Secret(count: symbols) { out in
+            input.withUnsafeBytes { input in
+                for byte in input {
+                    var c = byte
+                    if c == UInt8(ascii: " ") || c == UInt8(ascii: "-") || c == UInt8(ascii: "\t") { continue }
+                    if c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") { c += 32 }
+                    if c == UInt8(ascii: "i") || c == UInt8(ascii: "l") { c = UInt8(ascii: "1") }
+                    if c == UInt8(ascii: "o") { c = UInt8(ascii: "0") }
+                    guard alphabet.contains(c), count < symbols else {
+                        valid = false
+                        return
+                    }
+                    out[count] = c
+                    count += 1
+                }
+            }
         }
-        if out.count == symbols { return out }
-        if out.count == legacySymbols && out.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) { return out }
+        guard valid else { return nil }
+        let normalized = out.slice(0..<count)
+        if count == symbols { return normalized }
+        if count == legacySymbols && normalized.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) { return normalized }
         return nil
     }
 
@@ -94,7 +103,7 @@ public struct RecoverySet: Equatable, Sendable {
         let salt = try Crypto.randomBytes(saltLength)
         var set = RecoverySet(iterations: iterations, salt: salt, hashes: [])
         for code in codes {
-            guard let normalized = RecoveryCode.normalize(Array(code.utf8)) else { continue }
+            guard let normalized = RecoveryCode.normalize(Secret(Array(code.utf8))) else { continue }
             set.hashes.append(try set.hash(normalized: normalized))
         }
         return set
@@ -110,14 +119,13 @@ public struct RecoverySet: Equatable, Sendable {
     }
 
     /// The stored hash of an already normalized code.
-    public func hash(normalized: [UInt8]) throws(CryptoError) -> [UInt8] {
+    public func hash(normalized: Secret) throws(CryptoError) -> [UInt8] {
         try Crypto.pbkdf2SHA256(password: normalized, salt: salt, iterations: iterations, length: Self.hashLength)
     }
 
     /// The index of the stored hash `normalized` matches, comparing with every hash.
-    public func match(normalized: [UInt8]) throws(CryptoError) -> Int? {
-        var candidate = try hash(normalized: normalized)
-        defer { Crypto.cleanse(&candidate) }
+    public func match(normalized: Secret) throws(CryptoError) -> Int? {
+        let candidate = try hash(normalized: normalized)
         var found: Int?
         for (index, stored) in hashes.enumerated() where constantTimeEqual(stored, candidate) {
             if found == nil { found = index }

@@ -25,7 +25,7 @@ public struct TOTPVerifier: Sendable {
     /// - Parameter lastAcceptedStep: the step recorded at the last successful login, if any; a code
     ///   is never accepted for that step or an earlier one, even if the clock went backwards.
     /// - Returns: which step matched, so the caller can record it.
-    public func verify(code: [UInt8], secret: [UInt8], now: Int64, lastAcceptedStep: UInt64?) -> Result {
+    public func verify(code: Secret, secret: Secret, now: Int64, lastAcceptedStep: UInt64?) -> Result {
         let steps = matchingSteps(code: code, secret: secret, now: now)
         if let accepted = steps.first(where: { step in lastAcceptedStep.map { step > $0 } ?? true }) { return .accepted(step: accepted) }
         if let replayed = steps.first { return .replayed(step: replayed) }
@@ -34,15 +34,15 @@ public struct TOTPVerifier: Sendable {
 
     /// The steps in the window around `now` whose code is `code`, in ascending order. Every step in the
     /// window is computed and compared, so timing says nothing about which matched.
-    public func matchingSteps(code: [UInt8], secret: [UInt8], now: Int64) -> [UInt64] {
+    public func matchingSteps(code: Secret, secret: Secret, now: Int64) -> [UInt64] {
         guard code.count == parameters.digits else { return [] }
         let (low, high) = stepRange(now: now)
         var steps: [UInt64] = []
         var step = low
         while true {
-            var expected = OTP.hotp(secret: secret, counter: step, algorithm: parameters.algorithm, digits: parameters.digits)
-            if constantTimeEqual(expected, code) { steps.append(step) }
-            Crypto.cleanse(&expected)
+            if OTP.hotp(secret: secret, counter: step, algorithm: parameters.algorithm, digits: parameters.digits) == code {
+                steps.append(step)
+            }
             if step == high { break }
             step += 1
         }
@@ -86,13 +86,9 @@ public struct HOTPVerifier: Sendable {
     /// `pendingResync` (a code matched that counter beyond the window), the code for the counter after
     /// it is accepted too (RFC 4226, section 7.4). Counters are never accepted twice: the caller
     /// records `counter + 1` as the next expected value.
-    public func verify(code: [UInt8], secret: [UInt8], next: UInt64, pendingResync: UInt64?) -> Result {
+    public func verify(code: Secret, secret: Secret, next: UInt64, pendingResync: UInt64?) -> Result {
         guard code.count == digits else { return .rejected }
-        func matches(_ counter: UInt64) -> Bool {
-            var expected = OTP.hotp(secret: secret, counter: counter, algorithm: algorithm, digits: digits)
-            defer { Crypto.cleanse(&expected) }
-            return constantTimeEqual(expected, code)
-        }
+        func matches(_ counter: UInt64) -> Bool { OTP.hotp(secret: secret, counter: counter, algorithm: algorithm, digits: digits) == code }
         var counter = next
         while counter < next &+ UInt64(window) && counter >= next {
             if matches(counter) { return .accepted(counter: counter) }

@@ -47,29 +47,36 @@ private func check(_ result: Int32, _ function: String) throws(CryptoError) {
 }
 
 public enum Crypto {
-    /// HMAC of `message` under `key` (RFC 2104). Every buffer that holds key material is built at
-    /// its final size (no copies left behind by growing) and zeroed before it is released.
-    public static func hmac(_ algorithm: HashAlgorithm, key: [UInt8], message: [UInt8]) -> [UInt8] {
+    /// HMAC of `message` under `key` (RFC 2104). Every buffer that holds key material is a `Secret`.
+    public static func hmac(_ algorithm: HashAlgorithm, key: Secret, message: [UInt8]) -> Secret {
         let blockLength = algorithm.blockLength
-        // K0: the key, hashed first if longer than a block, zero-padded to a block; then XORed with
-        // ipad (0x36) and opad (0x5c) in place.
-        var hashedKey = key.count > blockLength ? SHA.hash(algorithm, key) : []
-        var inner = [UInt8](repeating: 0x36, count: blockLength + message.count)
-        var outer = [UInt8](repeating: 0x5c, count: blockLength + algorithm.outputLength)
-        for (index, byte) in (key.count > blockLength ? hashedKey : key).enumerated() {
-            inner[index] ^= byte
-            outer[index] ^= byte
+        // K0: the key, hashed first if longer than a block, zero-padded to a block (RFC 2104, step 1).
+        let k0: Secret
+        if key.count > blockLength {
+            var hashed = key.withUnsafeBytes { SHA.hash(algorithm, $0) }
+            k0 = Secret(taking: &hashed)
+        } else {
+            k0 = key
         }
-        for (index, byte) in message.enumerated() { inner[blockLength + index] = byte }
-        var innerHash = SHA.hash(algorithm, inner)
-        for (index, byte) in innerHash.enumerated() { outer[blockLength + index] = byte }
-        defer {
-            cleanse(&hashedKey)
-            cleanse(&inner)
-            cleanse(&innerHash)
-            cleanse(&outer)
+        // K0 XOR ipad, then the message; K0 XOR opad, then the inner hash.
+        let inner = Secret(count: blockLength + message.count) { buffer in
+            k0.withUnsafeBytes { key in
+                for index in 0..<blockLength { buffer[index] = 0x36 ^ (index < key.count ? key[index] : 0) }
+            }
+            for (index, byte) in message.enumerated() { buffer[blockLength + index] = byte }
         }
-        return SHA.hash(algorithm, outer)
+        var innerHashBytes = inner.withUnsafeBytes { SHA.hash(algorithm, $0) }
+        let innerHash = Secret(taking: &innerHashBytes)
+        let outer = Secret(count: blockLength + algorithm.outputLength) { buffer in
+            k0.withUnsafeBytes { key in
+                for index in 0..<blockLength { buffer[index] = 0x5c ^ (index < key.count ? key[index] : 0) }
+            }
+            innerHash.withUnsafeBytes { hash in
+                for index in 0..<hash.count { buffer[blockLength + index] = hash[index] }
+            }
+        }
+        var mac = outer.withUnsafeBytes { SHA.hash(algorithm, $0) }
+        return Secret(taking: &mac)
     }
 
     /// The SHA-1, SHA-256 or SHA-512 hash of `data` (FIPS 180-4).
@@ -78,14 +85,21 @@ public enum Crypto {
     /// SHA-256 of `data`: SSH key fingerprints and enrollment identifiers.
     public static func sha256(_ data: [UInt8]) -> [UInt8] { SHA.hash(.sha256, data) }
 
+    /// SHA-256 of secret bytes (an enrollment's identifier when it has no `id`).
+    public static func sha256(_ data: Secret) -> [UInt8] { data.withUnsafeBytes { SHA.hash(.sha256, $0) } }
+
     /// PBKDF2-HMAC-SHA256 (RFC 8018), used for recovery-code hashes (calls `PKCS5_PBKDF2_HMAC`).
-    public static func pbkdf2SHA256(password: [UInt8], salt: [UInt8], iterations: Int, length: Int) throws(CryptoError) -> [UInt8] {
+    public static func pbkdf2SHA256(password: Secret, salt: [UInt8], iterations: Int, length: Int) throws(CryptoError) -> [UInt8] {
         guard iterations > 0, iterations <= Int(Int32.max), length > 0, length <= 1024 else {
             throw CryptoError(function: "PKCS5_PBKDF2_HMAC (parameters)")
         }
         var out = [UInt8](repeating: 0, count: length)
         let result = out.withUnsafeMutableBufferPointer { o in
-            ctotp_pbkdf2_sha256(password, password.count, salt, salt.count, UInt32(iterations), o.baseAddress, o.count)
+            password.withUnsafeBytes { p in
+                ctotp_pbkdf2_sha256(
+                    p.baseAddress?.assumingMemoryBound(to: UInt8.self), p.count, salt, salt.count, UInt32(iterations), o.baseAddress,
+                    o.count)
+            }
         }
         try check(result, "PKCS5_PBKDF2_HMAC")
         return out
@@ -100,8 +114,15 @@ public enum Crypto {
         return out
     }
 
+    /// `count` bytes from the CSPRNG as a secret: a new OTP key, a recovery code's randomness.
+    public static func randomSecret(_ count: Int) throws(CryptoError) -> Secret {
+        var bytes = try randomBytes(count)
+        return Secret(taking: &bytes)
+    }
+
     /// Overwrites `words` with zeros in a way the optimiser may not remove (calls `explicit_bzero`).
-    public static func cleanse<Word: FixedWidthInteger>(_ words: inout [Word]) {
+    /// Only for the hash functions' own working state (SHA.swift); every other secret is a `Secret`.
+    static func cleanse<Word: FixedWidthInteger>(_ words: inout [Word]) {
         words.withUnsafeMutableBytes { buffer in
             if let base = buffer.baseAddress { explicit_bzero(base, buffer.count) }
         }

@@ -6,6 +6,10 @@
 
 enum SHA {
     static func hash(_ algorithm: HashAlgorithm, _ message: [UInt8]) -> [UInt8] {
+        message.withUnsafeBytes { hash(algorithm, $0) }
+    }
+
+    static func hash(_ algorithm: HashAlgorithm, _ message: UnsafeRawBufferPointer) -> [UInt8] {
         switch algorithm {
         case .sha1: return sha1(message)
         case .sha256: return sha256.hash(message)
@@ -15,7 +19,7 @@ enum SHA {
 
     /// FIPS 180-4, section 5.1: the message, a 1 bit, zeros, then its length in bits as a big-endian
     /// integer of `lengthBytes` bytes, making a whole number of `blockSize`-byte blocks.
-    fileprivate static func padded(_ message: [UInt8], blockSize: Int, lengthBytes: Int) -> [UInt8] {
+    fileprivate static func padded(_ message: UnsafeRawBufferPointer, blockSize: Int, lengthBytes: Int) -> [UInt8] {
         let total = (message.count + 1 + lengthBytes + blockSize - 1) / blockSize * blockSize
         var out = [UInt8](repeating: 0, count: total)
         for index in message.indices { out[index] = message[index] }
@@ -40,7 +44,7 @@ enum SHA {
     }
 
     /// FIPS 180-4, sections 5.3.1 and 6.1.
-    private static func sha1(_ message: [UInt8]) -> [UInt8] {
+    private static func sha1(_ message: UnsafeRawBufferPointer) -> [UInt8] {
         var h: [UInt32] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476, 0xc3d2_e1f0]
         var block = padded(message, blockSize: 64, lengthBytes: 8)
         var w = [UInt32](repeating: 0, count: 80)
@@ -174,7 +178,7 @@ private struct SHA2<Word: FixedWidthInteger & UnsignedInteger> {
     private func sigma(_ x: Word, _ r: (Int, Int, Int)) -> Word { rotateRight(x, r.0) ^ rotateRight(x, r.1) ^ rotateRight(x, r.2) }
     private func schedule(_ x: Word, _ r: (Int, Int, Int)) -> Word { rotateRight(x, r.0) ^ rotateRight(x, r.1) ^ (x >> r.2) }
 
-    func hash(_ message: [UInt8]) -> [UInt8] {
+    func hash(_ message: UnsafeRawBufferPointer) -> [UInt8] {
         let wordBytes = Word.bitWidth / 8
         var h = initial
         var block = SHA.padded(message, blockSize: 16 * wordBytes, lengthBytes: 2 * wordBytes)

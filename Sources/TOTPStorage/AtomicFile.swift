@@ -28,6 +28,13 @@ public enum AtomicFile {
     public static func write(
         _ bytes: [UInt8], name: String, in directory: Int32, displayPath: String, mode: mode_t, owner: (uid_t, gid_t)? = nil
     ) throws(StorageError) {
+        try write(Secret(bytes), name: name, in: directory, displayPath: displayPath, mode: mode, owner: owner)
+    }
+
+    /// `write(_:name:in:displayPath:mode:owner:)` of secret bytes (an enrollment, a key).
+    public static func write(
+        _ bytes: Secret, name: String, in directory: Int32, displayPath: String, mode: mode_t, owner: (uid_t, gid_t)? = nil
+    ) throws(StorageError) {
         // The suffix only has to differ from other writers' (O_EXCL refuses a clash anyway), so it
         // comes from getrandom(2): OpenSSL's DRBG would cost a login ~0.9 ms of start-up (docs/BENCHMARKS.md).
         var random = [UInt8](repeating: 0, count: 6)
@@ -41,7 +48,7 @@ public enum AtomicFile {
             let fd = try Sys.open(temporary, O_WRONLY | O_CREAT | O_EXCL | Sys.openFlags, mode: mode, relativeTo: directory)
             do throws(Errno) {
                 stage = "write"
-                try Sys.writeAll(fd, bytes)
+                try bytes.withUnsafeBytes { bytes throws(Errno) in try Sys.writeAll(fd, bytes) }
                 if let owner {
                     stage = "chown"
                     try Sys.fchown(fd, owner.0, owner.1)

@@ -1,4 +1,5 @@
 import CTOTPSystem
+import TOTPCrypto
 
 /// The site-wide configuration file (/etc/pam-totp.conf): root's, so it is trusted only if root
 /// owns it and nobody else can write it.
@@ -20,11 +21,12 @@ public enum ConfigFile {
         guard info.st_mode & 0o022 == 0 else {
             throw .insecureDirectory(path: path, reason: "mode \(String(info.st_mode & 0o7777, radix: 8)) lets group or others write")
         }
-        let bytes: [UInt8]?
+        let bytes: Secret?
         do { bytes = try Sys.readAll(fd, limit: SecureFile.maxSize, expectedSize: Int(info.st_size)) } catch {
             throw .system(operation: "read", path: path, errno: error)
         }
         guard let bytes else { throw .tooLarge(path: path, size: SecureFile.maxSize + 1) }
-        return bytes
+        // Configuration is no secret.
+        return bytes.withUnsafeBytes { Array($0) }
     }
 }

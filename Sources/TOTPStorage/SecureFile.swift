@@ -1,4 +1,5 @@
 import CTOTPSystem
+import TOTPCrypto
 
 /// Reading files that a user may control, trusting the descriptor rather than the path.
 public enum SecureFile {
@@ -7,7 +8,7 @@ public enum SecureFile {
 
     /// Opens `path` without following a symbolic link, then checks the open descriptor: a regular
     /// file with one link, owned by `owner` or root, no access for group or others, at most `maxSize`.
-    public static func read(_ path: String, owner: uid_t, maxSize: Int = maxSize) throws(StorageError) -> [UInt8] {
+    public static func read(_ path: String, owner: uid_t, maxSize: Int = maxSize) throws(StorageError) -> Secret {
         try read(path, in: AT_FDCWD, displayPath: path, owners: [owner, 0], maxSize: maxSize).bytes
     }
 
@@ -15,7 +16,7 @@ public enum SecureFile {
     /// `AT_FDCWD`) without following a symbolic link, and checks the descriptor as `read(_:owner:)` does.
     /// - Returns: the bytes and the file's owner.
     static func read(_ name: String, in directory: Int32, displayPath path: String, owners: [uid_t], maxSize: Int) throws(StorageError)
-        -> (bytes: [UInt8], owner: uid_t)
+        -> (bytes: Secret, owner: uid_t)
     {
         let fd: Int32
         do {
@@ -32,7 +33,7 @@ public enum SecureFile {
         let info: stat
         do { info = try Sys.fstat(fd) } catch { throw .system(operation: "fstat", path: path, errno: error) }
         try checkPrivateFile(info, path: path, owners: owners, maxSize: maxSize)
-        let bytes: [UInt8]?
+        let bytes: Secret?
         do { bytes = try Sys.readAll(fd, limit: maxSize, expectedSize: Int(info.st_size)) } catch {
             throw .system(operation: "read", path: path, errno: error)
         }

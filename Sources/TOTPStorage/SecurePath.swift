@@ -1,4 +1,5 @@
 import CTOTPSystem
+import TOTPCrypto
 
 /// Directories that root writes or trusts, reached from `/` one component at a time.
 ///
@@ -54,7 +55,7 @@ public enum SecurePath {
     /// `SecureFile.read` does (a private regular file with one link, owned by one of `owners`).
     /// - Returns: the file's bytes and its owner.
     public static func readFile(_ path: String, owners: [uid_t], maxSize: Int = SecureFile.maxSize) throws(StorageError) -> (
-        bytes: [UInt8], owner: uid_t
+        bytes: Secret, owner: uid_t
     ) {
         let (directoryPath, name) = AtomicFile.split(path)
         guard !name.isEmpty else { throw .notFound(path: path) }

@@ -1,5 +1,6 @@
 import CTOTPSystem
 import TOTPCore
+import TOTPCrypto
 
 /// The module's state directory (default /var/lib/pam-totp): per user a `USER.state` file and a
 /// `USER.lock` file that is locked, never renamed, so the lock always guards the current state
@@ -36,14 +37,14 @@ public final class StateStore {
     /// The 32 random bytes in this directory's `unknown key` file, made on first use (`getrandom`,
     /// written atomically, mode 0600). Two logins making it at once each use their own for that
     /// login only.
-    private func hostKey() throws(StorageError) -> [UInt8] {
+    private func hostKey() throws(StorageError) -> Secret {
         let name = "unknown key"
         do throws(StorageError) {
             let bytes = try SecureFile.read(name, in: directory, displayPath: path + "/" + name, owners: [geteuid()], maxSize: 64).bytes
             guard bytes.count == 32 else { throw .malformed(path: path + "/" + name, error: "expected 32 bytes") }
             return bytes
         } catch  where error.isNotFound {
-            var key = [UInt8](repeating: 0, count: 32)
+            let key = Secret(count: 32)
             guard key.withUnsafeMutableBytes({ ctotp_getrandom($0.baseAddress, UInt($0.count)) }) == 32 else {
                 throw .system(operation: "getrandom", path: path + "/" + name, errno: Errno.current)
             }
@@ -115,14 +116,16 @@ public final class StateStore {
             let info: stat
             do { info = try Sys.fstat(fd) } catch { throw .system(operation: "fstat", path: displayPath, errno: error) }
             try SecureFile.checkPrivateFile(info, path: displayPath, owners: [geteuid()], maxSize: LineFormat.maxSize)
-            let bytes: [UInt8]?
+            let bytes: Secret?
             do {
                 bytes = try Sys.readAll(fd, limit: LineFormat.maxSize, expectedSize: Int(info.st_size))
             } catch {
                 throw .system(operation: "read", path: displayPath, errno: error)
             }
             guard let bytes else { throw .tooLarge(path: displayPath, size: LineFormat.maxSize + 1) }
-            do { return try UserState.parse(bytes) } catch { throw .malformed(path: displayPath, error: error.description) }
+            do { return try bytes.withBytesArray { bytes throws(LineFormat.ParseError) in try UserState.parse(bytes) } } catch {
+                throw .malformed(path: displayPath, error: error.description)
+            }
         }
 
         /// Replaces the user's state atomically (first removing what a killed writer left behind).
@@ -149,18 +152,18 @@ extension StateStore {
 /// in which each name's sources are recorded apart (`LoginOrigin(unknownName:source:)`), so that one name's failures
 /// throttle only that name, as an account's do.
 public struct UnknownNames {
-    private let key: [UInt8]
+    private let key: Secret
 
-    fileprivate init(key: [UInt8]) {
+    fileprivate init(key: Secret) {
         self.key = key
     }
 
     /// Where `name` is kept: `bucket`, what `StateStore.lock(user:)` takes for the state file it
     /// shares (`unknown N`), and `tag`, which keeps its sources apart from other names' there.
     public func place(of name: String) -> (bucket: String, tag: String) {
-        var mac = Crypto.hmac(.sha256, key: key, message: Array(name.utf8))
-        defer { Crypto.cleanse(&mac) }
-        return ("unknown " + String((Int(mac[0]) << 8 | Int(mac[1])) % StateStore.unknownBuckets), Hex.encode(Array(mac[2..<10])))
+        Crypto.hmac(.sha256, key: key, message: Array(name.utf8)).withUnsafeBytes { mac in
+            ("unknown " + String((Int(mac[0]) << 8 | Int(mac[1])) % StateStore.unknownBuckets), Hex.encode(Array(mac[2..<10])))
+        }
     }
 
     /// Whether `name` is one of the buckets' names.

@@ -2,6 +2,7 @@
 // result through `valueOrErrno`, which also retries on EINTR.
 import CTOTPSystem
 import TOTPCore
+import TOTPCrypto
 
 /// An `errno` value with the C library's description.
 public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
@@ -58,49 +59,42 @@ enum Sys {
 
     /// Reads the whole descriptor, refusing more than `limit` bytes (calls `read`).
     ///
-    /// The files read here hold secrets, so the bytes go straight into one buffer sized from
-    /// `expectedSize` (the caller's `fstat`), with no chunk buffer and no regrowing copies left in
-    /// freed memory. Only a file that grows while it is read needs a larger buffer; the outgrown one
-    /// is zeroed before it is released, as is everything read when the call fails or refuses.
+    /// The files read here hold secrets, so the bytes go straight into one `Secret` sized from
+    /// `expectedSize` (the caller's `fstat`), with no chunk buffer and no regrowing copies. Only a file
+    /// that grows while it is read needs a larger one, and the outgrown one zeroes itself.
     /// - Returns: the bytes, or nil if there are more than `limit`.
-    static func readAll(_ fd: Int32, limit: Int, expectedSize: Int) throws(Errno) -> [UInt8]? {
+    static func readAll(_ fd: Int32, limit: Int, expectedSize: Int) throws(Errno) -> Secret? {
         // One byte more than expected, so that the end of the file is seen without growing.
-        var buffer = [UInt8](repeating: 0, count: min(max(expectedSize, 0), limit) + 1)
+        var buffer = Secret(count: min(max(expectedSize, 0), limit) + 1)
         var count = 0
         while true {
             if count == buffer.count {
-                guard count <= limit else {
-                    Crypto.cleanse(&buffer)
-                    return nil
+                guard count <= limit else { return nil }
+                let smaller = buffer
+                buffer = Secret(count: min(smaller.count * 2, limit + 1)) { target in
+                    smaller.withUnsafeBytes { target.copyMemory(from: $0) }
                 }
-                var larger = [UInt8](repeating: 0, count: min(buffer.count * 2, limit + 1))
-                larger.withUnsafeMutableBytes { target in
-                    buffer.withUnsafeBytes { target.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: count) }
+            }
+            var failure: Errno?
+            let read = buffer.withUnsafeMutableBytes { bytes in
+                do throws(Errno) { return try valueOrErrno { c_read(fd, bytes.baseAddress! + count, bytes.count - count) } } catch {
+                    failure = error
+                    return 0
                 }
-                Crypto.cleanse(&buffer)
-                buffer = larger
             }
-            let read: Int
-            do {
-                read = try valueOrErrno { buffer.withUnsafeMutableBytes { c_read(fd, $0.baseAddress! + count, $0.count - count) } }
-            } catch {
-                Crypto.cleanse(&buffer)
-                throw error
-            }
+            if let failure { throw failure }
             if read == 0 { break }
             count += read
         }
-        // Shortening keeps the allocation, so the bytes stay where the caller's cleanse will find them.
-        buffer.removeLast(buffer.count - count)
-        return buffer
+        return buffer.slice(0..<count)
     }
 
     /// Writes all of `bytes`.
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(Errno) {
+        guard let base = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
-            let written = try valueOrErrno { bytes.withUnsafeBytes { c_write(fd, $0.baseAddress! + offset, $0.count - offset) } }
-            offset += written
+            offset += try valueOrErrno { c_write(fd, base + offset, bytes.count - offset) }
         }
     }
 

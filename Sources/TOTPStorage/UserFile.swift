@@ -1,5 +1,6 @@
 import CTOTPSystem
 import TOTPCore
+import TOTPCrypto
 
 /// A file that belongs to a user, such as an enrollment or a Google Authenticator file, read the
 /// same way by the module and the tool.
@@ -15,7 +16,7 @@ public enum UserFile {
     /// Either way the file must be a private regular file with one link, owned by the user or root.
     /// - Returns: the bytes, and the file's owner.
     /// - Throws: `StorageError`; `.notFound` means there is no such file.
-    public static func read(_ path: String, account: Account, inHome: Bool) throws(StorageError) -> (bytes: [UInt8], owner: uid_t) {
+    public static func read(_ path: String, account: Account, inHome: Bool) throws(StorageError) -> (bytes: Secret, owner: uid_t) {
         if inHome {
             return try FileSystemIdentity.run(uid: account.uid, gid: account.gid) {
                 Result { () throws(StorageError) in

@@ -35,8 +35,7 @@ struct EnrollmentFile {
     /// Whether a file (of any kind) is at `path`; a file the module would refuse still counts.
     func exists() throws -> Bool {
         do {
-            var contents = try UserFile.read(path, account: account, inHome: inHome)
-            Crypto.cleanse(&contents.bytes)
+            _ = try UserFile.read(path, account: account, inHome: inHome)
             return true
         } catch {
             if error.isNotFound { return false }
@@ -60,11 +59,8 @@ struct EnrollmentFile {
                 defer { AtomicFile.closeDirectory(directory) }
                 var tied = enrollment
                 tied.account = account.name
-                var bytes = tied.serialized()
-                defer {
-                    Crypto.cleanse(&bytes)
-                    tied.cleanse()
-                }
+                var serialized = tied.serialized()
+                let bytes = Secret(taking: &serialized)
                 // One enrollment is written at a time in practice (an admin's tool); leftovers of a
                 // killed run are stale.
                 AtomicFile.removeStaleTemporaries(of: name, in: directory)

@@ -6,11 +6,10 @@ import TOTPCore
 /// here cannot be used again; otherwise it is checked against the enrollment alone.
 func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Bool, out: Output) throws {
     out.ask(allowRecovery ? "Current code from the app, or a recovery code: " : "Current code from the app: ")
-    guard var answer = out.answer().map({ Array($0.utf8) }), !String(decoding: answer, as: UTF8.self).trimmingSpaces.isEmpty else {
+    guard let line = out.answer(), !line.trimmingSpaces.isEmpty else {
         throw SetupError("no code was given; nothing was changed")
     }
-    var input = CodeInput.classify(answer, digits: enrollment.parameters.digits)
-    Crypto.cleanse(&answer)
+    var input = CodeInput.classify(Secret(Array(line.utf8)), digits: enrollment.parameters.digits)
     if case .recovery = input, !allowRecovery { input = .malformed }
     let outcome = try decide(input, enrollment: enrollment, target: target, recorded: geteuid() == 0)
     guard outcome.isSuccess else {

@@ -21,7 +21,7 @@ struct QROptions: ParsableArguments {
     /// before the secret is shown), then the URI, then the QR code with `caption` and the secret
     /// beside it, so that when the caller asks for a code on the next line, the whole code and what
     /// the user needs are on one 80×24 screen (the long URI may have scrolled away by then).
-    func present(uri: String, secret: [UInt8], caption: [String], out: Output) throws {
+    func present(uri: String, secret: Secret, caption: [String], out: Output) throws {
         let image = try QRCode(uri)
         if let png { try writePrivateFile(png, image.png()) }
         if let svg { try writePrivateFile(svg, Array(image.svg().utf8)) }

@@ -10,7 +10,7 @@ import XCTest
 /// lock taken twice, and every lock released before the login ends.
 final class FakeSystem {
     static let key = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-    static var secret: [UInt8] { (try? Base32.decode(key)) ?? [] }
+    static var secret: Secret { (try? Base32.decode(key)) ?? Secret(count: 0) }
 
     // MARK: The world
 
@@ -98,13 +98,17 @@ final class FakeSystem {
 
     /// The TOTP code of the test key for the step `offset` steps from `time` (default: now).
     func code(at time: Int64? = nil, offset: Int64 = 0) -> String {
-        let step = (time ?? now) / 30 + offset
-        return String(decoding: OTP.hotp(secret: Self.secret, counter: UInt64(step), algorithm: .sha1, digits: 6), as: UTF8.self)
+        hotp(UInt64((time ?? now) / 30 + offset))
     }
 
     /// The HOTP code of the test key for `counter`.
     func hotp(_ counter: UInt64) -> String {
-        String(decoding: OTP.hotp(secret: Self.secret, counter: counter, algorithm: .sha1, digits: 6), as: UTF8.self)
+        Self.text(OTP.hotp(secret: Self.secret, counter: counter, algorithm: .sha1, digits: 6))
+    }
+
+    /// A secret's bytes as text, for comparing in a test.
+    static func text(_ secret: Secret) -> String {
+        secret.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
     }
 
     // MARK: Running a login
@@ -144,7 +148,7 @@ final class FakeSystem {
         case .failDelay(let microseconds):
             XCTAssertEqual(microseconds, 2_000_000)
             failDelays += 1
-        case .setAuthToken(let password): passedOn.append(String(decoding: password, as: UTF8.self))
+        case .setAuthToken(let password): passedOn.append(Self.text(password))
         }
     }
 
@@ -191,7 +195,7 @@ final class FakeSystem {
             writes += 1
             return .released
         case .readAuthToken:
-            return .authToken(authToken.map { Array($0.utf8) })
+            return .authToken(authToken.map { Secret(Array($0.utf8)) })
         case .prompt(let text):
             XCTAssertNil(lockedKey, "prompted while holding the lock")
             shown.append(.prompt(text))
@@ -199,7 +203,7 @@ final class FakeSystem {
                 XCTFail("no answer left for the prompt \(text)")
                 return .typed(nil)
             }
-            return .typed(answers.removeFirst().map { Array($0.utf8) })
+            return .typed(answers.removeFirst().map { Secret(Array($0.utf8)) })
         case .ask(let text):
             XCTAssertNil(lockedKey, "asked while holding the lock")
             shown.append(.question(text))

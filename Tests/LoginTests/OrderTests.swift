@@ -48,7 +48,7 @@ final class CodeCheckTests: XCTestCase {
     func testAProofOfPossessionMakesNoPlaceFamiliar() throws {
         let system = FakeSystem()
         let enrollment = try system.enroll()
-        let input = CodeInput.classify(Array(system.code().utf8), digits: 6)
+        let input = CodeInput.classify(Secret(Array(system.code().utf8)), digits: 6)
         let policy = AttemptPolicy(options: ModuleOptions(), enrollment: enrollment)
         let proof = try CodeCheck(input, enrollment: enrollment, policy: policy, origin: LoginOrigin(source: "-"), makesFamiliar: false)
         XCTAssertEqual(proof.method, "totp")
@@ -79,7 +79,7 @@ final class CodeCheckTests: XCTestCase {
         var locked = UserState()
         locked.unfamiliarFailures = 100
         let check = try CodeCheck(
-            .otp(Array("123456".utf8)), enrollment: enrollment, policy: AttemptPolicy(window: 1), origin: LoginOrigin(source: "-"))
+            .otp(Secret(Array("123456".utf8))), enrollment: enrollment, policy: AttemptPolicy(window: 1), origin: LoginOrigin(source: "-"))
         let decided = check.decide(enrollment: enrollment, state: locked, now: system.now)
         XCTAssertEqual(decided.outcome, .locked)
         XCTAssertNil(decided.write)

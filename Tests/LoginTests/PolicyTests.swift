@@ -93,9 +93,8 @@ final class PolicyTests: XCTestCase {
     func testUnknownAndUnenrolledUsersMeetADecoy() {
         // The same prompts and messages as an enrolled user; the decoy accepts nothing, not even
         // the code of its own all-zero secret.
-        let decoyCode = String(
-            decoding: OTP.hotp(secret: Array(repeating: 0, count: 20), counter: UInt64(system.now / 30), algorithm: .sha1, digits: 6),
-            as: UTF8.self)
+        let decoyCode = FakeSystem.text(
+            OTP.hotp(secret: Secret(count: 20), counter: UInt64(system.now / 30), algorithm: .sha1, digits: 6))
         system.userName = "mallory"
         XCTAssertEqual(system.login(answers: [decoyCode, "", "kf7q-m2xd-9pwa"]), .denied)
         XCTAssertEqual(

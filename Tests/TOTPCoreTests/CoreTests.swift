@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import TOTPCore
 
 final class Base32Tests: XCTestCase {
@@ -7,8 +8,8 @@ final class Base32Tests: XCTestCase {
         XCTAssertEqual(try Base32.decode("jbsw y3dp ehpk 3pxp"), expected)
         XCTAssertEqual(try Base32.decode("JBSW-Y3DP-EHPK-3PXP"), expected)
         XCTAssertEqual(try Base32.decode("jbswY3dpehpk3pxp"), expected)
-        XCTAssertEqual(try Base32.decode("MZXW6==="), Array("foo".utf8))
-        XCTAssertEqual(try Base32.decode("MZXW6"), Array("foo".utf8))
+        XCTAssertEqual(try Base32.decode("MZXW6==="), Secret("foo"))
+        XCTAssertEqual(try Base32.decode("MZXW6"), Secret("foo"))
     }
 
     func testRejectsOtherCharactersWithTheirPosition() {
@@ -29,17 +30,17 @@ final class Base32Tests: XCTestCase {
     func testRoundTripsEveryLength() throws {
         for length in 0...70 {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
-            XCTAssertEqual(try Base32.decode(Base32.encode(bytes)), bytes)
+            XCTAssertEqual(try Base32.decode(Base32.encode(bytes)), Secret(bytes))
         }
     }
 }
 
 final class VerifierTests: XCTestCase {
-    let secret = Array("12345678901234567890".utf8)
+    let secret = Secret("12345678901234567890")
     let parameters = OTPParameters.standard
     let now: Int64 = 1_111_111_111  // step 37037037
 
-    func code(at time: Int64) throws -> [UInt8] { OTP.totp(secret: secret, at: time, parameters: parameters) }
+    func code(at time: Int64) throws -> Secret { OTP.totp(secret: secret, at: time, parameters: parameters) }
 
     func testAcceptsTheWindowAndSaysWhichStep() throws {
         let verifier = TOTPVerifier(parameters: parameters, window: 1)
@@ -79,7 +80,7 @@ final class VerifierTests: XCTestCase {
 
     func testWrongLengthAndEarlyTimes() throws {
         let verifier = TOTPVerifier(parameters: parameters, window: 1)
-        XCTAssertEqual(verifier.verify(code: Array("12345".utf8), secret: secret, now: now, lastAcceptedStep: nil), .rejected)
+        XCTAssertEqual(verifier.verify(code: Secret("12345"), secret: secret, now: now, lastAcceptedStep: nil), .rejected)
         XCTAssertEqual(verifier.verify(code: [], secret: secret, now: now, lastAcceptedStep: nil), .rejected)
         XCTAssertEqual(try verifier.verify(code: code(at: 0), secret: secret, now: -5, lastAcceptedStep: nil), .accepted(step: 0))
         XCTAssertEqual(
@@ -102,7 +103,7 @@ final class RecoveryCodeTests: XCTestCase {
         for code in codes {
             XCTAssertEqual(code.count, 14)
             XCTAssertEqual(code.split(separator: "-").map(\.count), [4, 4, 4])
-            XCTAssertNotNil(RecoveryCode.normalize(Array(code.utf8)))
+            XCTAssertNotNil(RecoveryCode.normalize(Secret(Array(code.utf8))))
             XCTAssertNil(code.first { "ilou".contains($0) })
         }
         // 12 symbols of 5 bits: every bit of the 60 that are used reaches the code.
@@ -112,14 +113,14 @@ final class RecoveryCodeTests: XCTestCase {
     }
 
     func testNormalizeAcceptsTypingVariants() {
-        let expected = Array("kf7qm2xd9pwa".utf8)
+        let expected = Secret("kf7qm2xd9pwa")
         for typed in ["kf7q-m2xd-9pwa", "KF7Q M2XD 9PWA", "kf7qm2xd9pwa", " kf7q-m2xd-9pwa "] {
-            XCTAssertEqual(RecoveryCode.normalize(Array(typed.utf8)), expected, typed)
+            XCTAssertEqual(RecoveryCode.normalize(Secret(typed)), expected, typed)
         }
-        XCTAssertEqual(RecoveryCode.normalize(Array("0o1i-1lab-cdef".utf8)), Array("001111abcdef".utf8))
-        XCTAssertNil(RecoveryCode.normalize(Array("kf7q-m2xd-9pw".utf8)))
-        XCTAssertNil(RecoveryCode.normalize(Array("kf7q-m2xd-9pwau".utf8)))
-        XCTAssertNil(RecoveryCode.normalize(Array("kf7q-m2xd-9pw!".utf8)))
+        XCTAssertEqual(RecoveryCode.normalize(Secret("0o1i-1lab-cdef")), Secret("001111abcdef"))
+        XCTAssertNil(RecoveryCode.normalize(Secret("kf7q-m2xd-9pw")))
+        XCTAssertNil(RecoveryCode.normalize(Secret("kf7q-m2xd-9pwau")))
+        XCTAssertNil(RecoveryCode.normalize(Secret("kf7q-m2xd-9pw!")))
     }
 
     func testSetHashesOnceAndMatchesAnyCode() throws {
@@ -127,31 +128,31 @@ final class RecoveryCodeTests: XCTestCase {
         let set = try RecoverySet.make(codes: codes, iterations: 1000)
         XCTAssertEqual(set.hashes.count, 10)
         for (index, code) in codes.enumerated() {
-            XCTAssertEqual(try set.match(normalized: RecoveryCode.normalize(Array(code.uppercased().utf8))!), index)
+            XCTAssertEqual(try set.match(normalized: RecoveryCode.normalize(Secret(Array(code.uppercased().utf8)))!), index)
         }
-        XCTAssertNil(try set.match(normalized: Array("000000000000".utf8)))
+        XCTAssertNil(try set.match(normalized: Secret("000000000000")))
     }
 }
 
 final class InputTests: XCTestCase {
     func testClassify() {
-        XCTAssertEqual(CodeInput.classify(Array("123456".utf8), digits: 6), .otp(Array("123456".utf8)))
-        XCTAssertEqual(CodeInput.classify(Array(" 123 456 ".utf8), digits: 6), .otp(Array("123456".utf8)))
-        XCTAssertEqual(CodeInput.classify(Array("123-456".utf8), digits: 6), .otp(Array("123456".utf8)))
-        XCTAssertEqual(CodeInput.classify(Array("12345678".utf8), digits: 8), .otp(Array("12345678".utf8)))
-        XCTAssertEqual(CodeInput.classify(Array("12345".utf8), digits: 6), .malformed)
-        XCTAssertEqual(CodeInput.classify(Array("1234567".utf8), digits: 6), .malformed)
+        XCTAssertEqual(CodeInput.classify(Secret("123456"), digits: 6), .otp(Secret("123456")))
+        XCTAssertEqual(CodeInput.classify(Secret(" 123 456 "), digits: 6), .otp(Secret("123456")))
+        XCTAssertEqual(CodeInput.classify(Secret("123-456"), digits: 6), .otp(Secret("123456")))
+        XCTAssertEqual(CodeInput.classify(Secret("12345678"), digits: 8), .otp(Secret("12345678")))
+        XCTAssertEqual(CodeInput.classify(Secret("12345"), digits: 6), .malformed)
+        XCTAssertEqual(CodeInput.classify(Secret("1234567"), digits: 6), .malformed)
         XCTAssertEqual(CodeInput.classify([], digits: 6), .malformed)
-        XCTAssertEqual(CodeInput.classify(Array("12a456".utf8), digits: 6), .malformed)
-        XCTAssertEqual(CodeInput.classify(Array("١٢٣٤٥٦".utf8), digits: 6), .malformed)  // Arabic-Indic digits
-        XCTAssertEqual(CodeInput.classify(Array("kf7q-m2xd-9pwa".utf8), digits: 6), .recovery(Array("kf7qm2xd9pwa".utf8)))
-        XCTAssertEqual(CodeInput.classify([UInt8](repeating: 0x31, count: 1 << 20), digits: 6), .malformed)
+        XCTAssertEqual(CodeInput.classify(Secret("12a456"), digits: 6), .malformed)
+        XCTAssertEqual(CodeInput.classify(Secret("١٢٣٤٥٦"), digits: 6), .malformed)  // Arabic-Indic digits
+        XCTAssertEqual(CodeInput.classify(Secret("kf7q-m2xd-9pwa"), digits: 6), .recovery(Secret("kf7qm2xd9pwa")))
+        XCTAssertEqual(CodeInput.classify(Secret([UInt8](repeating: 0x31, count: 1 << 20)), digits: 6), .malformed)
         XCTAssertEqual(CodeInput.classify([0x31, 0, 0x32], digits: 6), .malformed)
     }
 }
 
 final class AttemptTests: XCTestCase {
-    let secret = Array("12345678901234567890".utf8)
+    let secret = Secret("12345678901234567890")
     let now: Int64 = 1_700_000_000
 
     func enrollment(codes: [String]) throws -> Enrollment {
@@ -173,14 +174,14 @@ final class AttemptTests: XCTestCase {
     func testRecoveryCodeWorksOnce() throws {
         let codes = try RecoveryCode.generate(count: 3)
         let e = try enrollment(codes: codes)
-        let input = CodeInput.classify(Array(codes[1].utf8), digits: 6)
+        let input = CodeInput.classify(Secret(Array(codes[1].utf8)), digits: 6)
         let first = try decideAttempt(input: input, enrollment: e, state: UserState(), now: now, window: 1)
         XCTAssertEqual(first.outcome, .acceptedRecovery(remaining: 2))
         XCTAssertEqual(first.state.usedRecovery.count, 1)
         let second = try decideAttempt(input: input, enrollment: e, state: first.state, now: now, window: 1)
         XCTAssertEqual(second.outcome, .usedRecoveryCode)
         let other = try decideAttempt(
-            input: CodeInput.classify(Array(codes[2].utf8), digits: 6), enrollment: e, state: second.state, now: now, window: 1)
+            input: CodeInput.classify(Secret(Array(codes[2].utf8)), digits: 6), enrollment: e, state: second.state, now: now, window: 1)
         XCTAssertEqual(other.outcome, .acceptedRecovery(remaining: 1))
         XCTAssertEqual(other.state.failures, 0)
     }
@@ -190,7 +191,8 @@ final class AttemptTests: XCTestCase {
         state.usedRecovery = ["0011223344556677"]
         let codes = try RecoveryCode.generate(count: 2)
         let result = try decideAttempt(
-            input: CodeInput.classify(Array(codes[0].utf8), digits: 6), enrollment: enrollment(codes: codes), state: state, now: now,
+            input: CodeInput.classify(Secret(Array(codes[0].utf8)), digits: 6), enrollment: enrollment(codes: codes), state: state,
+            now: now,
             window: 1)
         XCTAssertEqual(result.state.usedRecovery.count, 1)
         XCTAssertFalse(result.state.usedRecovery.contains("0011223344556677"))
@@ -206,11 +208,11 @@ final class AttemptTests: XCTestCase {
         XCTAssertEqual(
             try decideAttempt(input: .malformed, enrollment: e, state: UserState(), now: now, window: 1).outcome, .malformedInput)
         XCTAssertEqual(
-            try decideAttempt(input: .recovery(Array("000000000000".utf8)), enrollment: e, state: UserState(), now: now, window: 1).outcome,
+            try decideAttempt(input: .recovery(Secret("000000000000")), enrollment: e, state: UserState(), now: now, window: 1).outcome,
             .wrongCode)
         let noRecovery = Enrollment(parameters: .standard, secret: secret)
         XCTAssertEqual(
-            try decideAttempt(input: .recovery(Array("000000000000".utf8)), enrollment: noRecovery, state: UserState(), now: now, window: 1)
+            try decideAttempt(input: .recovery(Secret("000000000000")), enrollment: noRecovery, state: UserState(), now: now, window: 1)
                 .outcome, .wrongCode)
     }
 }
@@ -218,7 +220,7 @@ final class AttemptTests: XCTestCase {
 final class URIAndTimeTests: XCTestCase {
     func testURICarriesEveryParameterAndEncodesLabels() {
         let uri = OTPAuthURI.totp(
-            issuer: "Uni VPN", account: "jörg@example.org", secret: Array("12345678901234567890".utf8),
+            issuer: "Uni VPN", account: "jörg@example.org", secret: Secret("12345678901234567890"),
             parameters: OTPParameters(algorithm: .sha256, digits: 8, period: 60))
         XCTAssertEqual(
             uri,
@@ -231,7 +233,7 @@ final class URIAndTimeTests: XCTestCase {
     /// the terminal QR code a version larger (issue 12, item 8).
     func testDefaultParametersAreLeftOut() {
         let uri = OTPAuthURI.totp(
-            issuer: "Example University", account: "alice", secret: Array("12345678901234567890".utf8),
+            issuer: "Example University", account: "alice", secret: Secret("12345678901234567890"),
             parameters: OTPParameters(algorithm: .sha1, digits: 6, period: 30))
         XCTAssertEqual(
             uri, "otpauth://totp/Example%20University:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Example%20University")
@@ -253,7 +255,7 @@ final class URIAndTimeTests: XCTestCase {
 /// Issue 11: familiar origins, the overflow of pushed-out sources, weak recovery codes, decoys and
 /// recovery from a clock that was ahead, decided by the pure core with a fixed clock.
 final class HardeningTests: XCTestCase {
-    let secret = Array("12345678901234567890".utf8)
+    let secret = Secret("12345678901234567890")
     let now: Int64 = 1_700_000_000
     let home = LoginOrigin(source: "192.0.2.10")
     let policy = AttemptPolicy(window: 1)
@@ -317,17 +319,17 @@ final class HardeningTests: XCTestCase {
         e.recovery = try RecoverySet.make(codes: ["12345678", "kf7q-m2xd-9pwa"], iterations: 1000)
         var state = UserState()
         state.unfamiliarFailures = 100
-        let weak = try PreparedInput(.recovery(Array("12345678".utf8)), enrollment: e)
+        let weak = try PreparedInput(.recovery(Secret("12345678")), enrollment: e)
         XCTAssertEqual(weak, .recovery(match: 0, strong: false))
         XCTAssertEqual(decideAttempt(input: weak, enrollment: e, state: state, now: now, policy: policy, origin: home).outcome, .locked)
-        let strong = try PreparedInput(.recovery(Array("kf7qm2xd9pwa".utf8)), enrollment: e)
+        let strong = try PreparedInput(.recovery(Secret("kf7qm2xd9pwa")), enrollment: e)
         let opened = decideAttempt(input: strong, enrollment: e, state: state, now: now, policy: policy, origin: home)
         XCTAssertEqual(opened.outcome, .acceptedRecovery(remaining: 1))
         XCTAssertEqual(opened.state.unfamiliarFailures, 0)
     }
 
     func testADecoyDoesTheSameWorkAndNeverAccepts() throws {
-        var model = Enrollment(parameters: .standard, secret: [UInt8](repeating: 0, count: 20), created: 0, recovery: .decoy)
+        var model = Enrollment(parameters: .standard, secret: Secret(count: 20), created: 0, recovery: .decoy)
         model.id = "0000000000000000"
         model.issuer = "pam-totp"
         model.account = "decoy"
@@ -339,7 +341,7 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(result.outcome, .wrongCode)
         XCTAssertEqual(result.state.failures, 1)
         XCTAssertNil(result.state.lastStep)
-        XCTAssertEqual(try PreparedInput(.recovery(Array("kf7qm2xd9pwa".utf8)), enrollment: decoy), .recovery(match: nil, strong: true))
+        XCTAssertEqual(try PreparedInput(.recovery(Secret("kf7qm2xd9pwa")), enrollment: decoy), .recovery(match: nil, strong: true))
     }
 
     func testAClockThatWasAheadIsRecoveredFromWithTwoCodes() {

@@ -6,8 +6,9 @@ import XCTest
 /// against libcrypto. (The RFC 4226 and RFC 6238 vectors in VectorTests exercise them too.)
 final class DigestTests: XCTestCase {
     private func hex(_ bytes: [UInt8]) -> String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
+    private func hex(_ secret: Secret) -> String { secret.withUnsafeBytes { hex(Array($0)) } }
     private func hmacHex(_ algorithm: HashAlgorithm, _ key: [UInt8], _ message: String) -> String {
-        hex(Crypto.hmac(algorithm, key: key, message: Array(message.utf8)))
+        hex(Crypto.hmac(algorithm, key: Secret(key), message: Array(message.utf8)))
     }
 
     // NIST's examples for FIPS 180-4 (SHA-1, SHA-256: "abc" and the 448-bit message; SHA-512: "abc"
@@ -108,12 +109,13 @@ final class DigestTests: XCTestCase {
                 let key = random(length)
                 let message = random((length * 7) % 300)
                 XCTAssertEqual(
-                    Crypto.hmac(algorithm, key: key, message: message), libcrypto.hmac(algorithm, key: key, message: message),
+                    Crypto.hmac(algorithm, key: Secret(key), message: message),
+                    Secret(libcrypto.hmac(algorithm, key: key, message: message)),
                     "\(algorithm): key \(key.count) bytes, message \(message.count) bytes")
                 let longMessage = random(length)
                 XCTAssertEqual(
-                    Crypto.hmac(algorithm, key: message, message: longMessage),
-                    libcrypto.hmac(algorithm, key: message, message: longMessage), "\(algorithm): message \(length) bytes")
+                    Crypto.hmac(algorithm, key: Secret(message), message: longMessage),
+                    Secret(libcrypto.hmac(algorithm, key: message, message: longMessage)), "\(algorithm): message \(length) bytes")
             }
         }
     }
@@ -121,7 +123,7 @@ final class DigestTests: XCTestCase {
     // RFC 7914, section 11: PBKDF2-HMAC-SHA256, P = "passwd", S = "salt", c = 1, dkLen = 64. Goes through
     // the libcrypto that CLibCrypto loads on first use.
     func testPBKDF2MatchesRFC7914() throws {
-        let derived = try Crypto.pbkdf2SHA256(password: Array("passwd".utf8), salt: Array("salt".utf8), iterations: 1, length: 64)
+        let derived = try Crypto.pbkdf2SHA256(password: Secret("passwd"), salt: Array("salt".utf8), iterations: 1, length: 64)
         XCTAssertEqual(
             hex(derived),
             "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783"

@@ -35,7 +35,7 @@ final class EnrollmentFormatTests: XCTestCase {
     func testParsesTheDocumentedExample() throws {
         let e = try parse(Self.good)
         XCTAssertEqual(e.parameters, OTPParameters(algorithm: .sha256, digits: 8, period: 60))
-        XCTAssertEqual(e.secret, Array("12345678901234567890".utf8))
+        XCTAssertEqual(e.secret, Secret("12345678901234567890"))
         XCTAssertEqual(e.created, 1_795_435_200)
         XCTAssertEqual(e.recovery?.iterations, 100_000)
         XCTAssertEqual(e.recovery?.hashes.count, 2)
@@ -45,7 +45,7 @@ final class EnrollmentFormatTests: XCTestCase {
         let set = try RecoverySet.make(codes: RecoveryCode.generate(count: 10), iterations: 1000)
         for recovery in [nil, set] {
             let e = Enrollment(
-                parameters: OTPParameters(algorithm: .sha512, digits: 7, period: 15), secret: Array(0..<64), created: 1_700_000_000,
+                parameters: OTPParameters(algorithm: .sha512, digits: 7, period: 15), secret: Secret(Array(0..<64)), created: 1_700_000_000,
                 recovery: recovery)
             XCTAssertEqual(try Enrollment.parse(e.serialized()), e)
         }

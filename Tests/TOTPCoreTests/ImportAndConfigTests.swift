@@ -69,9 +69,9 @@ final class GoogleAuthenticatorFileTests: XCTestCase {
     }
 
     func testScratchCodesAreRecoveryShaped() {
-        XCTAssertEqual(CodeInput.classify(Array("4743 4595".utf8), digits: 6), .recovery(Array("47434595".utf8)))
-        XCTAssertEqual(CodeInput.classify(Array("47434595".utf8), digits: 8), .otp(Array("47434595".utf8)))
-        XCTAssertEqual(CodeInput.classify(Array("4743459".utf8), digits: 6), .malformed)
+        XCTAssertEqual(CodeInput.classify(Secret("4743 4595"), digits: 6), .recovery(Secret("47434595")))
+        XCTAssertEqual(CodeInput.classify(Secret("47434595"), digits: 8), .otp(Secret("47434595")))
+        XCTAssertEqual(CodeInput.classify(Secret("4743459"), digits: 6), .malformed)
     }
 }
 

@@ -80,7 +80,7 @@ final class DeviceTests: XCTestCase {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 97 &+ 13) }
             XCTAssertEqual(Base64.decode(Substring(Base64.encode(bytes))), bytes)
             XCTAssertEqual(Base64.decode(Substring(Base64.encode(bytes, padded: false))), bytes)
-            XCTAssertEqual(try Base32.decode(Base32.encode(bytes)), bytes)
+            XCTAssertEqual(try Base32.decode(Base32.encode(bytes)), Secret(bytes))
         }
         // The fingerprint ssh-keygen -lf prints for this key.
         let info = "publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
@@ -111,24 +111,24 @@ final class DeviceTests: XCTestCase {
 
 final class CombinedInputTests: XCTestCase {
     func testSplitsTheCodeOffTheEnd() {
-        let digits = CombinedInput.split(Array("hunter123456789".utf8), digits: 6)
-        XCTAssertEqual(digits?.password, Array("hunter123".utf8))
-        XCTAssertEqual(digits?.code, .otp(Array("456789".utf8)))
-        let recovery = CombinedInput.split(Array("pass word-1kf7q-m2xd-9pwa".utf8), digits: 6)
-        XCTAssertEqual(recovery?.password, Array("pass word-1".utf8))
-        XCTAssertEqual(recovery?.code, .recovery(Array("kf7qm2xd9pwa".utf8)))
-        XCTAssertEqual(CombinedInput.split(Array("123456".utf8), digits: 6)?.password, [])
-        XCTAssertNil(CombinedInput.split(Array("password".utf8), digits: 6))
-        XCTAssertNil(CombinedInput.split(Array("12345".utf8), digits: 6))
+        let digits = CombinedInput.split(Secret("hunter123456789"), digits: 6)
+        XCTAssertEqual(digits?.password, Secret("hunter123"))
+        XCTAssertEqual(digits?.code, .otp(Secret("456789")))
+        let recovery = CombinedInput.split(Secret("pass word-1kf7q-m2xd-9pwa"), digits: 6)
+        XCTAssertEqual(recovery?.password, Secret("pass word-1"))
+        XCTAssertEqual(recovery?.code, .recovery(Secret("kf7qm2xd9pwa")))
+        XCTAssertEqual(CombinedInput.split(Secret("123456"), digits: 6)?.password, [])
+        XCTAssertNil(CombinedInput.split(Secret("password"), digits: 6))
+        XCTAssertNil(CombinedInput.split(Secret("12345"), digits: 6))
     }
 }
 
 final class HOTPTests: XCTestCase {
-    let secret = Array("12345678901234567890".utf8)
+    let secret = Secret("12345678901234567890")
 
     /// RFC 4226 Appendix D's value for counters 0-9, computed beyond.
-    func code(_ counter: UInt64) -> [UInt8] {
-        if counter < 10 { return Array(VectorTests.hotpVectors[Int(counter)].1.utf8) }
+    func code(_ counter: UInt64) -> Secret {
+        if counter < 10 { return Secret(VectorTests.hotpVectors[Int(counter)].1) }
         return OTP.hotp(secret: secret, counter: counter, algorithm: .sha1, digits: 6)
     }
 
@@ -220,8 +220,8 @@ final class FuzzRegressionTests: XCTestCase {
                     let text = String(decoding: bytes, as: UTF8.self)
                     _ = try? TrustedNetworks.parse(text, isFile: true)
                     if let d = try? Base32.decode(text) { XCTAssertEqual(try Base32.decode(Base32.encode(d)), d) }
-                    _ = CodeInput.classify(bytes, digits: 6)
-                    _ = CombinedInput.split(bytes, digits: 6)
+                    _ = CodeInput.classify(Secret(bytes), digits: 6)
+                    _ = CombinedInput.split(Secret(bytes), digits: 6)
                 }
             }
         }

@@ -11,7 +11,7 @@ final class ReadAllTests: XCTestCase {
         let path = scratch.file("f", String(decoding: text, as: UTF8.self))
         let fd = open(path, O_RDONLY)
         defer { close(fd) }
-        return try Sys.readAll(fd, limit: limit, expectedSize: expectedSize)
+        return try Sys.readAll(fd, limit: limit, expectedSize: expectedSize).map { $0.withUnsafeBytes { Array($0) } }
     }
 
     func testReadsWhateverTheExpectedSize() throws {

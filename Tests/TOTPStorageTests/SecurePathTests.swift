@@ -113,7 +113,7 @@ final class SecurePathTests: XCTestCase {
         scratch.file("central/alice", "hello\n")
         scratch.file("central/bob", "bob\n", owner: 4242)
         let alice = try SecurePath.readFile(scratch.path + "/central/alice", owners: [4242, 0])
-        XCTAssertEqual(alice.bytes, Array("hello\n".utf8))
+        XCTAssertEqual(alice.bytes, Secret(Array("hello\n".utf8)))
         XCTAssertEqual(alice.owner, 0)
         XCTAssertEqual(try SecurePath.readFile(scratch.path + "/central/bob", owners: [4242, 0]).owner, 4242)
         XCTAssertThrowsError(try SecurePath.readFile(scratch.path + "/central/bob", owners: [4343, 0]))
@@ -159,7 +159,8 @@ final class EnrollmentAccountTests: XCTestCase {
         mkdir(scratch.path + "/central", 0o700)
         let nobody = try XCTUnwrap(Account.lookup("nobody"))
         // An enrollment without an `account` line, as files written before it existed are.
-        let text = String(decoding: Enrollment(parameters: .standard, secret: Array(repeating: 7, count: 20)).serialized(), as: UTF8.self)
+        let text = String(
+            decoding: Enrollment(parameters: .standard, secret: Secret(Array(repeating: 7, count: 20))).serialized(), as: UTF8.self)
         scratch.file("central/rootowned", text)
         scratch.file("central/nobody", text, owner: nobody.uid)
         // A root-owned file says nothing about whose it is; a file owned by the user does.

@@ -46,9 +46,9 @@ final class SecureFileTests: XCTestCase {
     func testReadsAPrivateRegularFile() throws {
         let scratch = Scratch()
         let path = scratch.file("ok", "hello\n", owner: 4242)
-        XCTAssertEqual(try SecureFile.read(path, owner: 4242), Array("hello\n".utf8))
+        XCTAssertEqual(try SecureFile.read(path, owner: 4242), Secret(Array("hello\n".utf8)))
         let rootOwned = scratch.file("root", "x", mode: 0o400)
-        XCTAssertEqual(try SecureFile.read(rootOwned, owner: 4242), Array("x".utf8))
+        XCTAssertEqual(try SecureFile.read(rootOwned, owner: 4242), Secret(Array("x".utf8)))
     }
 
     func testRefusesWhatIsNotSafe() throws {
@@ -106,7 +106,7 @@ final class SecureFileTests: XCTestCase {
         }
         guard case .failure(.system(operation: "open", _, let errno)) = denied else { return XCTFail("\(denied)") }
         XCTAssertEqual(errno.code, EACCES)
-        XCTAssertEqual(try SecureFile.read(secret, owner: 0), Array("x".utf8))
+        XCTAssertEqual(try SecureFile.read(secret, owner: 0), Secret(Array("x".utf8)))
     }
 }
 
@@ -117,7 +117,7 @@ final class AtomicFileTests: XCTestCase {
         let directory = try AtomicFile.openDirectory(scratch.path)
         defer { AtomicFile.closeDirectory(directory) }
         try AtomicFile.write(Array("new".utf8), name: "f", in: directory, displayPath: "f", mode: 0o600)
-        XCTAssertEqual(try SecureFile.read(scratch.path + "/f", owner: getuid()), Array("new".utf8))
+        XCTAssertEqual(try SecureFile.read(scratch.path + "/f", owner: getuid()), Secret(Array("new".utf8)))
         let listing = try XCTUnwrap(opendir(scratch.path))
         defer { closedir(listing) }
         var names: [String] = []

@@ -3,6 +3,7 @@
 // the same value.
 import Glibc
 import TOTPCore
+import TOTPCrypto
 
 private let target = getenv("FUZZ_TARGET").map { String(cString: $0) } ?? "enrollment"
 
@@ -35,10 +36,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         _ = CIDR(Substring(text))
     case "input":
         for digits in 6...8 {
-            _ = CodeInput.classify(bytes, digits: digits)
-            _ = CombinedInput.split(bytes, digits: digits)
+            _ = CodeInput.classify(Secret(bytes), digits: digits)
+            _ = CombinedInput.split(Secret(bytes), digits: digits)
         }
-        _ = RecoveryCode.normalize(bytes)
+        _ = RecoveryCode.normalize(Secret(bytes))
     default:
         fatalError("unknown FUZZ_TARGET \(target)")
     }

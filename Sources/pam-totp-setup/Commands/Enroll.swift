@@ -69,15 +69,13 @@ struct Enroll: ParsableCommand {
                 _ = try target.file.exists()  // a file the module refuses: say why
                 throw SetupError("\(target.name) is already enrolled (\(target.file.path)); use --force to replace the enrollment")
             }
-            if !(common.user != nil && getuid() == 0), var existing = try target.file.read() {
-                defer { existing.cleanse() }
+            if !(common.user != nil && getuid() == 0), let existing = try target.file.read() {
                 try proveHolding(target, existing, allowRecovery: true, out: Output(json: json))
             }
         }
         try protectStandardOutput()
         let parameters = OTPParameters(algorithm: HashAlgorithm(name: algorithm) ?? .sha1, digits: digits, period: period)
-        var secret = try key.map(Self.decodeKey) ?? Crypto.randomBytes(20)
-        defer { Crypto.cleanse(&secret) }
+        let secret = try key.map(Self.decodeKey) ?? Crypto.randomSecret(20)
         let issuerName = issuer ?? target.issuer
         var enrollment = Enrollment(parameters: parameters, secret: secret, created: Int64(time(nil)))
         enrollment.issuer = issuerName
@@ -148,7 +146,7 @@ struct Enroll: ParsableCommand {
                 out.prose("No code was given. Type the \(parameters.digits)-digit code, or press Ctrl-C to stop (nothing is saved).")
                 continue
             }
-            let input = CodeInput.classify(Array(line.utf8), digits: parameters.digits)
+            let input = CodeInput.classify(Secret(Array(line.utf8)), digits: parameters.digits)
             if case .otp = input {
                 switch try decide(input, enrollment: enrollment, target: target, recorded: false) {
                 case .acceptedHOTP(let counter): return counter
@@ -170,8 +168,8 @@ struct Enroll: ParsableCommand {
         }
     }
 
-    static func decodeKey(_ text: String) throws -> [UInt8] {
-        let bytes: [UInt8]
+    static func decodeKey(_ text: String) throws -> Secret {
+        let bytes: Secret
         do { bytes = try Base32.decode(text) } catch { throw SetupError("--key: \(error.description)") }
         guard Enrollment.secretLengthRange.contains(bytes.count) else {
             throw SetupError(

@@ -33,16 +33,17 @@ struct ImportGoogleAuthenticator: ParsableCommand {
         }
         // A file in the user's home is read as the user; one elsewhere (an admin's central copy) as
         // root, with the whole path checked and no link in it followed, like a central enrollment's.
-        var bytes: [UInt8]
+        let bytes: Secret
         do {
             bytes = try UserFile.read(source, account: target.account, inHome: source.hasPrefix(target.account.home + "/")).bytes
         } catch {
             throw SetupError("cannot read \(source): \(error)")
         }
-        defer { Crypto.cleanse(&bytes) }
-        var imported: GoogleAuthenticatorFile
-        do { imported = try GoogleAuthenticatorFile.parse(bytes) } catch { throw SetupError("\(source): \(error.description)") }
-        defer { Crypto.cleanse(&imported.secret) }
+        let imported: GoogleAuthenticatorFile
+        do {
+            imported = try bytes.withBytesArray { bytes throws(GoogleAuthenticatorFile.Problem) in try GoogleAuthenticatorFile.parse(bytes)
+            }
+        } catch { throw SetupError("\(source): \(error.description)") }
         let window = imported.window
         var enrollment = imported.enrollment(created: Int64(time(nil)))
         enrollment.id = try Enrollment.newID()

@@ -23,7 +23,6 @@ struct RecoveryCodes: ParsableCommand {
     func run() throws {
         let target = try common.resolve()
         var enrollment = try target.enrollment()
-        defer { enrollment.cleanse() }
         try protectStandardOutput()
         let out = Output(json: json)
         try proveHolding(target, enrollment, allowRecovery: true, out: out)

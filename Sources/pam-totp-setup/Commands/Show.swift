@@ -12,7 +12,6 @@ struct Show: ParsableCommand {
     func run() throws {
         let target = try common.resolve()
         var enrollment = try target.enrollment()
-        defer { enrollment.cleanse() }
         let out = Output(json: false)
         try proveHolding(target, enrollment, allowRecovery: false, out: out)
         try protectStandardOutput()
