@@ -97,23 +97,6 @@ public enum PreparedInput: Equatable, Sendable {
     }
 }
 
-/// Decides one attempt and returns the state to record, as `pam-totp-setup`'s proofs of possession
-/// do: a success there makes no place familiar (it is not a login). Pure: the caller holds the lock
-/// and writes.
-/// - Parameters:
-///   - window: TOTP steps either side of now.
-///   - hotpWindow: HOTP counters looked ahead.
-///   - source: where the attempt comes from (PAM_RHOST, or "-"), for throttling.
-public func decideAttempt(
-    input: CodeInput, enrollment: Enrollment, state: UserState, now: Int64, window: Int, hotpWindow: Int = 10,
-    source: String = "-", throttle: ThrottlePolicy = ThrottlePolicy()
-) throws(CryptoError) -> (outcome: AttemptOutcome, state: UserState) {
-    decideAttempt(
-        input: try PreparedInput(input, enrollment: enrollment), enrollment: enrollment, state: state, now: now,
-        policy: AttemptPolicy(window: window, hotpWindow: hotpWindow, throttle: throttle), origin: LoginOrigin(source: source),
-        makesFamiliar: false)
-}
-
 /// The options an attempt is decided under.
 public struct AttemptPolicy: Equatable, Sendable {
     public var window: Int

@@ -25,7 +25,7 @@ public struct Login {
 
     private let arguments: [String]
     /// The options in force, once read.
-    public private(set) var options = ModuleOptions()
+    private var options = ModuleOptions()
     /// The name as the application gave it.
     private var typed = ""
     /// The name the log uses: as typed, then as the user database spells it.
@@ -44,10 +44,6 @@ public struct Login {
     private var device: DeviceIdentity?
     /// With `message_prompt`: the error messages not yet shown, which go into the next prompt's text.
     private var unshown = ""
-    /// The answer being looked at, until it is sorted.
-    private var answer: Secret?
-    /// The answer being decided, between its two steps.
-    private var check: CodeCheck?
     private var effects: [Effect] = []
     private var waiting = Waiting.start
 
@@ -67,9 +63,9 @@ public struct Login {
         case earlyRelease(Early?)
         case firstPass(Purpose)
         case input(Purpose)
-        case passwordCheck(attempt: Int)
-        case codeState(attempt: Int, empty: Bool)
-        case codeRelease(attempt: Int, empty: Bool, outcome: AttemptOutcome)
+        case passwordCheck(Secret, attempt: Int)
+        case codeState(CodeCheck, attempt: Int, empty: Bool)
+        case codeRelease(AttemptOutcome, method: String, attempt: Int, empty: Bool)
         case acknowledgement(then: Ending)
         case rememberChoice
         case rememberState
@@ -179,16 +175,16 @@ public struct Login {
             return prompt(for: purpose)
         case (.input(let purpose), .typed(let input)):
             return received(input, prompted: true, for: purpose)
-        case (.passwordCheck(let attempt), .authToken(let token)):
-            guard let token, token == self.answer else { return sort(attempt: attempt) }
+        case (.passwordCheck(let input, let attempt), .authToken(let token)):
+            guard let token, token == input else { return sort(input, attempt: attempt) }
             return passwordAsCode()
-        case (.codeState(let attempt, let empty), .state(let state, let now)):
-            guard let check, let enrollment else { return unexpected() }
+        case (.codeState(let check, let attempt, let empty), .state(let state, let now)):
+            guard let enrollment else { return unexpected() }
             let decision = check.decide(enrollment: enrollment, state: state, now: now)
-            return ask(.releaseState(write: decision.write), then: .codeRelease(attempt: attempt, empty: empty, outcome: decision.outcome))
-        case (.codeRelease(let attempt, let empty, let outcome), .released):
-            let method = check?.method ?? "none"
-            check = nil
+            return ask(
+                .releaseState(write: decision.write),
+                then: .codeRelease(decision.outcome, method: check.method, attempt: attempt, empty: empty))
+        case (.codeRelease(let outcome, let method, let attempt, let empty), .released):
             return decided(outcome, method: method, attempt: attempt, empty: empty)
         case (.statePlace, .failed(let reason)), (.earlyState, .failed(let reason)), (.earlyRelease, .failed(let reason)),
             (.codeState, .failed(let reason)), (.codeRelease, .failed(let reason)):
@@ -464,13 +460,14 @@ public struct Login {
                 log(.error, "failure", ["reason": noToken ? "no-authtok" : "conversation-failed"])
                 return finish(noToken ? .denied : .conversationError)
             }
-            answer = input
             // Whether the answer is the password an earlier module read (PAM_AUTHTOK). sshd's
             // PasswordAuthentication answers every hidden prompt with the password, so on a stock
             // Debian sshd_config the code prompt gets the password; a user may also type it there by
             // mistake.
-            if prompted && !options.forwardPass && !input.isEmpty { return ask(.readAuthToken, then: .passwordCheck(attempt: attempt)) }
-            return sort(attempt: attempt)
+            if prompted && !options.forwardPass && !input.isEmpty {
+                return ask(.readAuthToken, then: .passwordCheck(input, attempt: attempt))
+            }
+            return sort(input, attempt: attempt)
         }
     }
 
@@ -479,7 +476,6 @@ public struct Login {
     /// and not throttled; the login ends, as an application that sends the password to every prompt
     /// would send it again.
     private mutating func passwordAsCode() -> Step {
-        answer = nil
         log(.error, "refused", ["reason": "password-as-code", "error": LoginMessage.passwordAsCodeAdvice])
         effects.append(.failDelay(microseconds: Self.failDelayMicroseconds))
         tell(LoginMessage.passwordAsCode)
@@ -487,9 +483,8 @@ public struct Login {
     }
 
     /// Sorts the answer by shape and prepares it; then the state is locked for its decision.
-    private mutating func sort(attempt: Int) -> Step {
-        guard let enrollment, let answer else { return unexpected() }
-        self.answer = nil
+    private mutating func sort(_ answer: Secret, attempt: Int) -> Step {
+        guard let enrollment else { return unexpected() }
         let digits = enrollment.parameters.digits
         let empty = answer.isEmpty
         let input: CodeInput
@@ -506,6 +501,7 @@ public struct Login {
         } else {
             input = CodeInput.classify(answer, digits: digits)
         }
+        let check: CodeCheck
         do {
             check = try CodeCheck(
                 input, enrollment: enrollment, policy: AttemptPolicy(options: options, enrollment: enrollment), origin: origin,
@@ -514,7 +510,7 @@ public struct Login {
             log(.error, "state error", ["error": error.description])
             return finish(.systemError)
         }
-        return ask(.lockState(key: key), then: .codeState(attempt: attempt, empty: empty))
+        return ask(.lockState(key: key), then: .codeState(check, attempt: attempt, empty: empty))
     }
 
     /// What follows a decided answer: success, the offer to remember, another attempt, or the end.
@@ -613,8 +609,6 @@ public struct Login {
 
     /// Ends the login, letting go of the secrets it held (a `Secret` zeroes itself).
     private mutating func finish(_ outcome: ModuleOutcome) -> Step {
-        check = nil
-        answer = nil
         enrollment = nil
         return ask(.finish(outcome), then: .finished)
     }
