@@ -44,6 +44,12 @@ public struct Login {
     private var device: DeviceIdentity?
     /// With `message_prompt`: the error messages not yet shown, which go into the next prompt's text.
     private var unshown = ""
+    /// The answer being looked at, until it is sorted. Kept here rather than in `waiting`: a class
+    /// in the payload of `Waiting` made Embedded Swift read uninitialised bytes (valgrind,
+    /// Tests/integration/test_memory.py).
+    private var answer: Secret?
+    /// The answer being decided, between its two steps (the same reason).
+    private var check: CodeCheck?
     private var effects: [Effect] = []
     private var waiting = Waiting.start
 
@@ -63,8 +69,8 @@ public struct Login {
         case earlyRelease(Early?)
         case firstPass(Purpose)
         case input(Purpose)
-        case passwordCheck(Secret, attempt: Int)
-        case codeState(CodeCheck, attempt: Int, empty: Bool)
+        case passwordCheck(attempt: Int)
+        case codeState(attempt: Int, empty: Bool)
         case codeRelease(AttemptOutcome, method: String, attempt: Int, empty: Bool)
         case acknowledgement(then: Ending)
         case rememberChoice
@@ -175,12 +181,13 @@ public struct Login {
             return prompt(for: purpose)
         case (.input(let purpose), .typed(let input)):
             return received(input, prompted: true, for: purpose)
-        case (.passwordCheck(let input, let attempt), .authToken(let token)):
-            guard let token, token == input else { return sort(input, attempt: attempt) }
+        case (.passwordCheck(let attempt), .authToken(let token)):
+            guard let token, token == self.answer else { return sort(attempt: attempt) }
             return passwordAsCode()
-        case (.codeState(let check, let attempt, let empty), .state(let state, let now)):
-            guard let enrollment else { return unexpected() }
+        case (.codeState(let attempt, let empty), .state(let state, let now)):
+            guard let check, let enrollment else { return unexpected() }
             let decision = check.decide(enrollment: enrollment, state: state, now: now)
+            self.check = nil
             return ask(
                 .releaseState(write: decision.write),
                 then: .codeRelease(decision.outcome, method: check.method, attempt: attempt, empty: empty))
@@ -460,14 +467,13 @@ public struct Login {
                 log(.error, "failure", ["reason": noToken ? "no-authtok" : "conversation-failed"])
                 return finish(noToken ? .denied : .conversationError)
             }
+            answer = input
             // Whether the answer is the password an earlier module read (PAM_AUTHTOK). sshd's
             // PasswordAuthentication answers every hidden prompt with the password, so on a stock
             // Debian sshd_config the code prompt gets the password; a user may also type it there by
             // mistake.
-            if prompted && !options.forwardPass && !input.isEmpty {
-                return ask(.readAuthToken, then: .passwordCheck(input, attempt: attempt))
-            }
-            return sort(input, attempt: attempt)
+            if prompted && !options.forwardPass && !input.isEmpty { return ask(.readAuthToken, then: .passwordCheck(attempt: attempt)) }
+            return sort(attempt: attempt)
         }
     }
 
@@ -476,6 +482,7 @@ public struct Login {
     /// and not throttled; the login ends, as an application that sends the password to every prompt
     /// would send it again.
     private mutating func passwordAsCode() -> Step {
+        answer = nil
         log(.error, "refused", ["reason": "password-as-code", "error": LoginMessage.passwordAsCodeAdvice])
         effects.append(.failDelay(microseconds: Self.failDelayMicroseconds))
         tell(LoginMessage.passwordAsCode)
@@ -483,8 +490,9 @@ public struct Login {
     }
 
     /// Sorts the answer by shape and prepares it; then the state is locked for its decision.
-    private mutating func sort(_ answer: Secret, attempt: Int) -> Step {
-        guard let enrollment else { return unexpected() }
+    private mutating func sort(attempt: Int) -> Step {
+        guard let enrollment, let answer else { return unexpected() }
+        self.answer = nil
         let digits = enrollment.parameters.digits
         let empty = answer.isEmpty
         let input: CodeInput
@@ -501,7 +509,6 @@ public struct Login {
         } else {
             input = CodeInput.classify(answer, digits: digits)
         }
-        let check: CodeCheck
         do {
             check = try CodeCheck(
                 input, enrollment: enrollment, policy: AttemptPolicy(options: options, enrollment: enrollment), origin: origin,
@@ -510,7 +517,7 @@ public struct Login {
             log(.error, "state error", ["error": error.description])
             return finish(.systemError)
         }
-        return ask(.lockState(key: key), then: .codeState(check, attempt: attempt, empty: empty))
+        return ask(.lockState(key: key), then: .codeState(attempt: attempt, empty: empty))
     }
 
     /// What follows a decided answer: success, the offer to remember, another attempt, or the end.
@@ -609,6 +616,8 @@ public struct Login {
 
     /// Ends the login, letting go of the secrets it held (a `Secret` zeroes itself).
     private mutating func finish(_ outcome: ModuleOutcome) -> Step {
+        check = nil
+        answer = nil
         enrollment = nil
         return ask(.finish(outcome), then: .finished)
     }
