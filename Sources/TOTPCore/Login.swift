@@ -220,6 +220,7 @@ public struct Login {
 
     // MARK: - Options and the user
 
+    /// The options: the configuration file's, then the pam.d line's over them; then `trusted=@FILE`.
     private mutating func configurationRead(_ bytes: [UInt8]?, path: String) -> Step {
         do throws(ModuleOptions.ParseError) {
             options = try ModuleOptions.parse(arguments, config: try bytes.map(ModuleOptions.configArguments) ?? [])
@@ -233,6 +234,7 @@ public struct Login {
         return ask(.getUser, then: .user)
     }
 
+    /// The networks of `trusted=@FILE`; a malformed entry fails the configuration.
     private mutating func trustedNetworksRead(_ bytes: [UInt8], path: String) -> Step {
         do {
             options.trusted = try TrustedNetworks.parse(String(decoding: bytes, as: UTF8.self), isFile: true)
@@ -247,11 +249,13 @@ public struct Login {
         configurationError(error.description)
     }
 
+    /// Ends a login whose configuration cannot be used: only an admin can fix it.
     private mutating func configurationError(_ reason: String) -> Step {
         effects.append(.log(LogLine(.error, "configuration error: \(reason); refusing login", user: nil)))
         return finish(.configurationError)
     }
 
+    /// The user as the application named them, then their account if the name can be one.
     private mutating func userFound(_ name: String?, remoteHost: String?, authInfo: String?) -> Step {
         guard let name else {
             effects.append(.log(LogLine(.error, "could not get the user name from the application", user: nil)))
@@ -269,9 +273,9 @@ public struct Login {
 
     // MARK: - Who needs a code
 
-    /// `groups=`/`exempt_groups=`: a user in `groups` needs a code, or else one outside it, or else
-    /// one in `exempt_groups` needs none. A user in both lists needs a code. Unknown groups are a
-    /// configuration error.
+    /// `groups=` and `exempt_groups=`: with `groups`, only its members need a code; else members of
+    /// `exempt_groups` need none. A user in both lists needs a code. An unknown group is a
+    /// configuration error. A name that is no account is never spared.
     private mutating func whoNeedsACode() -> Step {
         guard options.groups != nil || options.exemptGroups != nil, let account else { return trustedNetworks() }
         return ask(.groupIDs(of: account), then: .ownGroups)
@@ -299,6 +303,7 @@ public struct Login {
         return ask(.groupID(named: query.names[query.index]), then: .group(query))
     }
 
+    /// One group of the lists, looked up: the user's or not.
     private mutating func groupFound(_ gid: UInt32?, _ query: GroupQuery) -> Step {
         var query = query
         guard let gid else {
@@ -420,6 +425,7 @@ public struct Login {
         return ask(.releaseState(write: nil), then: .earlyRelease(early))
     }
 
+    /// What the locked read before the first prompt decided, now that the lock is released.
     private mutating func earlyOutcome(_ early: Early?) -> Step {
         switch early {
         case .remembered(let device, let until):
@@ -450,11 +456,13 @@ public struct Login {
         return prompt(for: purpose)
     }
 
+    /// Asks for the input, with the messages waiting for the prompt (`message_prompt`) before it.
     private mutating func prompt(for purpose: Purpose) -> Step {
         if options.firstPass == .useFirst { return received(nil, prompted: false, for: purpose) }
         return ask(.prompt(takeUnshown(before: options.effectivePrompt)), then: .input(purpose))
     }
 
+    /// An input read (nil: the conversation failed, or `use_first_pass` found no password).
     private mutating func received(_ input: Secret?, prompted: Bool, for purpose: Purpose) -> Step {
         switch purpose {
         case .passWithoutCode(let outcome):
@@ -558,6 +566,7 @@ public struct Login {
         return acknowledgeRefusal(then: .finish(.denied))
     }
 
+    /// After a code: remembers the device for `remember=`, asking first unless `remember_always`.
     private mutating func offerToRemember() -> Step {
         guard device != nil, let duration = options.remember else { return finish(.success) }
         if options.rememberAsk { return ask(.ask(LoginMessage.rememberQuestion(duration)), then: .rememberChoice) }
