@@ -127,10 +127,10 @@ struct Enroll: ParsableCommand {
     }
 
     /// Reads codes from standard input until one verifies as a login would accept it (`decide`: the
-    /// configured window, and for HOTP the look-ahead window from the token's counter). At a terminal a wrong or empty answer may
-    /// be retried as often as needed, with the same secret: the user has already scanned it, so
-    /// making a new one after a few typos (or a phone with a wrong clock) would only make them scan
-    /// again. Ctrl-C or end of input stops, and nothing is saved.
+    /// configured window, and for HOTP the look-ahead window from the token's counter). At a terminal
+    /// a wrong or empty answer may be retried as often as needed, with the same secret: the user has
+    /// already scanned it, so making a new one after a few typos (or a phone with a wrong clock) would
+    /// only make them scan again. Ctrl-C or end of input stops, and nothing is saved.
     /// - Returns: for HOTP, the counter the code matched (so that it is never accepted again).
     private func confirm(_ enrollment: Enrollment, target: Target, out: Output) throws -> UInt64? {
         let parameters = enrollment.parameters
