@@ -56,6 +56,8 @@ let package = Package(
         ),
         .testTarget(name: "TOTPCoreTests", dependencies: ["TOTPCore", "TOTPCrypto"]),
         .testTarget(name: "TOTPStorageTests", dependencies: ["TOTPStorage", "TOTPCore"]),
+        // The module's login decision (TOTPCore's Login) driven by a fake conversation, files and clock.
+        .testTarget(name: "LoginTests", dependencies: ["TOTPCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,4 +1,5 @@
 internal import CPAM
+import TOTPCore
 
 /// Called by `pam_sm_authenticate` in the C shim (CPAMTOTPShim/entry/entry.c).
 @_cdecl("pamtotp_swift_authenticate")
@@ -13,24 +14,8 @@ public func pamtotpSwiftAuthenticate(
         }
     }
     let handle = PAMHandle(pamh, silent: flags & Int32(PAM_SILENT) != 0)
-    var login = Login(pam: handle)
-    return pamCode(for: login.authenticate(arguments: arguments))
-}
-
-/// What the module decided, before it becomes a PAM return code.
-enum ModuleOutcome: Error, Equatable {
-    /// The user proved possession of the second factor.
-    case success
-    /// The module has no opinion (not enrolled, with `nullok`); the rest of the stack decides.
-    case ignore
-    /// Wrong, replayed or missing code, unknown user, or a refused file.
-    case denied
-    /// The pam.d line is wrong; fixed only by an admin.
-    case configurationError
-    /// The application's conversation failed; nothing was verified.
-    case conversationError
-    /// Something on the system failed (state directory, user database, crypto); fail closed.
-    case systemError
+    var driver = LoginDriver(pam: handle)
+    return pamCode(for: driver.authenticate(arguments: arguments))
 }
 
 /// The one place outcomes become PAM return codes.

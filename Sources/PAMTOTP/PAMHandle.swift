@@ -43,14 +43,13 @@ struct PAMHandle {
         return Secret(copying: UnsafeRawBufferPointer(start: response, count: length))
     }
 
-    /// Asks a yes/no question with echo on; true only for "y" or "yes".
-    func askYesNo(_ text: String) -> Bool {
+    /// Asks a question with echo on (calls `pam_prompt`); nil if the conversation failed.
+    func promptVisible(_ text: String) -> String? {
         var response: UnsafeMutablePointer<CChar>?
         let status = pamtotp_prompt(pamh, PAM_PROMPT_ECHO_ON, text, &response)
         defer { pamtotp_free_response(response) }
-        guard status == PAM_SUCCESS, let response else { return false }
-        let answer = String(cString: response).lowercased().filter { $0 != " " && $0 != "\t" }
-        return answer == "y" || answer == "yes"
+        guard status == PAM_SUCCESS, let response else { return nil }
+        return String(cString: response)
     }
 
     /// A variable of the PAM environment (calls `pam_getenv`), such as sshd's SSH_AUTH_INFO_0.

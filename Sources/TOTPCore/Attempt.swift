@@ -97,23 +97,6 @@ public enum PreparedInput: Equatable, Sendable {
     }
 }
 
-/// Decides one attempt and returns the state to record, as `pam-totp-setup`'s proofs of possession
-/// do: a success there makes no place familiar (it is not a login). Pure: the caller holds the lock
-/// and writes.
-/// - Parameters:
-///   - window: TOTP steps either side of now.
-///   - hotpWindow: HOTP counters looked ahead.
-///   - source: where the attempt comes from (PAM_RHOST, or "-"), for throttling.
-public func decideAttempt(
-    input: CodeInput, enrollment: Enrollment, state: UserState, now: Int64, window: Int, hotpWindow: Int = 10,
-    source: String = "-", throttle: ThrottlePolicy = ThrottlePolicy()
-) throws(CryptoError) -> (outcome: AttemptOutcome, state: UserState) {
-    decideAttempt(
-        input: try PreparedInput(input, enrollment: enrollment), enrollment: enrollment, state: state, now: now,
-        policy: AttemptPolicy(window: window, hotpWindow: hotpWindow, throttle: throttle), origin: LoginOrigin(source: source),
-        makesFamiliar: false)
-}
-
 /// The options an attempt is decided under.
 public struct AttemptPolicy: Equatable, Sendable {
     public var window: Int
@@ -124,6 +107,12 @@ public struct AttemptPolicy: Equatable, Sendable {
         self.window = window
         self.hotpWindow = hotpWindow
         self.throttle = throttle
+    }
+
+    /// The policy for `enrollment` under the module's `options`: its own window if it carries one
+    /// (kept from an imported file), else `window=`; `hotp_window=` and the throttling options.
+    public init(options: ModuleOptions, enrollment: Enrollment) {
+        self.init(window: enrollment.window ?? options.window, hotpWindow: options.hotpWindow, throttle: options.throttle)
     }
 }
 
@@ -177,9 +166,8 @@ public func decideAttempt(
                 outcome = .usedRecoveryCode
             } else {
                 // Keep only identifiers of codes in the current set, so the list stays bounded.
-                let current = Set(set.hashes.map(RecoverySet.identifier(of:)))
-                next.usedRecovery = state.usedRecovery.filter { current.contains($0) } + [id]
-                outcome = .acceptedRecovery(remaining: set.hashes.count - next.usedRecovery.count)
+                next.usedRecovery = state.usedRecoveryCodes(of: set) + [id]
+                outcome = .acceptedRecovery(remaining: next.recoveryCodesLeft(of: set))
             }
         } else {
             outcome = .wrongCode

@@ -266,3 +266,27 @@ public struct Enrollment: Equatable, Sendable {
         }
     }
 }
+
+/// Why a user's enrollment file cannot be used. The module refuses the login for each (a file that
+/// is there but refused never lets a later location stand in for it); the tool says why.
+public enum EnrollmentRefusal: Error, Equatable, Sendable {
+    /// The file, or a directory on its path, failed the checks or could not be read: the storage
+    /// layer's reason (TOTPStorage's `StorageError`, as text).
+    case unreadable(String)
+    /// The file is not a valid enrollment.
+    case malformed(LineFormat.ParseError)
+    /// The file is not tied to the account (`Enrollment.checkAccount`).
+    case account(Enrollment.AccountProblem)
+}
+
+extension Enrollment {
+    /// Parses an enrollment file's bytes and checks that it may be used for the account named `account`
+    /// (`checkAccount`): the one verdict on a file, for the module and the tool alike.
+    /// - Throws: `.malformed` or `.account`.
+    public static func parse(_ bytes: Secret, account: String, accountLineRequired: Bool) throws(EnrollmentRefusal) -> Enrollment {
+        let enrollment: Enrollment
+        do { enrollment = try parse(bytes) } catch { throw .malformed(error) }
+        do { try enrollment.checkAccount(account, lineRequired: accountLineRequired) } catch { throw .account(error) }
+        return enrollment
+    }
+}

@@ -60,6 +60,12 @@ public struct SourceFailures: Equatable, Sendable {
         self.failures = failures
         self.last = last
     }
+
+    /// How many more seconds this source must wait at `now` before its next attempt is checked
+    /// (`ThrottlePolicy.delay` after its failures, from the last one); 0 if it need not wait.
+    public func retryAfter(now: Int64, policy: ThrottlePolicy) -> Int64 {
+        max(0, last + policy.delay(afterFailures: failures) - now)
+    }
 }
 
 /// Where an attempt comes from: the throttling source (`throttleSource`) and, when sshd authenticated
@@ -81,6 +87,13 @@ public struct LoginOrigin: Equatable, Sendable {
         } else {
             key = nil
         }
+    }
+
+    /// The origin of a login under a name that is no account, whose attempts are recorded in a state
+    /// file shared with other such names (TOTPStorage's `UnknownNames`): `tag` keeps this name's
+    /// sources apart from theirs.
+    public init(unknownName tag: String, source: String) {
+        self.init(source: tag + "|" + source)
     }
 }
 
@@ -131,8 +144,8 @@ extension UserState {
         -> ThrottleDecision
     {
         if let record = sources.first(where: { $0.source == source }) ?? (familiar ? nil : overflow) {
-            let until = record.last + policy.delay(afterFailures: record.failures)
-            if now < until { return .throttled(retryAfter: until - now) }
+            let wait = record.retryAfter(now: now, policy: policy)
+            if wait > 0 { return .throttled(retryAfter: wait) }
         }
         if isLocked(familiar: familiar, policy: policy) && !recoveryCode { return .locked }
         return .allowed
@@ -146,7 +159,7 @@ extension UserState {
     /// The sources that must wait at `now`, with how long.
     public func throttledSources(now: Int64, policy: ThrottlePolicy) -> [(source: String, failures: Int, retryAfter: Int64)] {
         (sources + (overflow.map { [$0] } ?? [])).compactMap { record in
-            let wait = record.last + policy.delay(afterFailures: record.failures) - now
+            let wait = record.retryAfter(now: now, policy: policy)
             return wait > 0 ? (record.source, record.failures, wait) : nil
         }
     }

@@ -51,6 +51,18 @@ public struct UserState: Equatable, @unchecked Sendable {
         a.serialized() == b.serialized()
     }
 
+    /// The identifiers of the codes of `set` that were used (`usedRecovery` may still name codes of an
+    /// earlier set).
+    public func usedRecoveryCodes(of set: RecoverySet) -> [String] {
+        let current = Set(set.hashes.map(RecoverySet.identifier(of:)))
+        return usedRecovery.filter { current.contains($0) }
+    }
+
+    /// How many codes of `set` are left to use.
+    public func recoveryCodesLeft(of set: RecoverySet) -> Int {
+        set.hashes.count - usedRecoveryCodes(of: set).count
+    }
+
     /// The unexpired record of `device` under `enrollment`, if any.
     public func remembered(_ device: DeviceIdentity, enrollment: String, now: Int64) -> RememberedDevice? {
         devices.first { $0.device == device && $0.enrollment == enrollment && $0.expires > now && $0.created <= now + 300 }

@@ -1,13 +1,8 @@
 import CTOTPSystem
 import TOTPCore
 
-/// A user as the system's user database (NSS) knows them.
-public struct Account: Equatable, Sendable {
-    public let name: String
-    public let uid: uid_t
-    public let gid: gid_t
-    public let home: String
-
+/// Looking accounts up in the system's user database (NSS).
+extension Account {
     /// Looks `name` up with `getpwnam_r`, using a heap buffer (ocserv gives PAM a small stack).
     ///
     /// `name` of the result is the account's canonical name, as the user database spells it, which
@@ -51,9 +46,7 @@ public struct Account: Equatable, Sendable {
         }
         throw Errno(ERANGE)
     }
-}
 
-extension Account {
     /// The user's groups, primary and supplementary (calls `getgrouplist`).
     public func groupIDs() throws(Errno) -> [gid_t] {
         var count: Int32 = 64

@@ -149,7 +149,7 @@ extension StateStore {
 }
 
 /// Where names that are no account are throttled: `StateStore.unknownBuckets` shared state files,
-/// in which each name's sources are recorded apart (`source(_:of:)`), so that one name's failures
+/// in which each name's sources are recorded apart (`LoginOrigin(unknownName:source:)`), so that one name's failures
 /// throttle only that name, as an account's do.
 public struct UnknownNames {
     private let key: Secret
@@ -171,7 +171,4 @@ public struct UnknownNames {
         guard name.hasPrefix("unknown "), let number = Int(name.dropFirst(8)) else { return false }
         return String(number) == name.dropFirst(8) && (0..<StateStore.unknownBuckets).contains(number)
     }
-
-    /// The throttling key of `source` inside a bucket, for the name `tag` stands for.
-    public static func source(_ source: String, tag: String) -> String { tag + "|" + source }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import TOTPCore
 import TOTPStorage
 
 /// Notes an administrative action in the system log (authpriv), as the module's own lines are.

@@ -11,40 +11,42 @@ struct EnrollmentFile {
     let account: Account
     let inHome: Bool
 
-    /// The enrollment, or nil if there is none. Refuses files the module would refuse.
+    /// The enrollment, or nil if there is none. Refuses the files the module refuses
+    /// (`EnrollmentStorage.load`, which the module uses too).
     func read() throws -> Enrollment? {
-        guard let contents = try readContents(context: "enrollment") else { return nil }
-        let enrollment: Enrollment
-        do { enrollment = try Enrollment.parse(contents.bytes) } catch { throw SetupError("enrollment \(path): \(error.description)") }
-        do { try enrollment.checkAccount(account.name, lineRequired: contents.needsAccountLine) } catch {
-            throw SetupError(
-                "enrollment \(path): \(error.description)"
-                    + (error == .missing
-                        ? "; if it is \(account.name)'s, add the line 'account \(account.name)' after 'version 1', else re-enroll with `pam-totp-setup enroll --user \(account.name) --force`"
-                        : ""))
+        do {
+            return try EnrollmentStorage.load(path, account: account, inHome: inHome)
+        } catch {
+            switch error {
+            case .unreadable(let reason):
+                throw SetupError("enrollment: \(reason)")
+            case .malformed(let problem):
+                throw SetupError("enrollment \(path): \(problem.description)")
+            case .account(let problem):
+                let hint =
+                    problem == .missing
+                    ? "; if it is \(account.name)'s, add the line 'account \(account.name)' after 'version 1', else re-enroll with `pam-totp-setup enroll --user \(account.name) --force`"
+                    : ""
+                throw SetupError("enrollment \(path): \(problem.description)\(hint)")
+            }
         }
-        return enrollment
     }
 
     /// Whether a file (of any kind) is at `path`; a file the module would refuse still counts.
     func exists() throws -> Bool {
-        try readContents(context: "existing enrollment") != nil
+        do {
+            _ = try UserFile.read(path, account: account, inHome: inHome)
+            return true
+        } catch {
+            if error.isNotFound { return false }
+            throw SetupError("existing enrollment: \(error.description)")
+        }
     }
 
     /// Whether anything is at `path`, even a file the module would refuse (a link, a file with
     /// insecure permissions): the module stops at it, so the tool must too.
     var isPresent: Bool {
         do { return try exists() } catch { return true }
-    }
-
-    /// The file, read with the checks and the identity the module uses; nil if there is none.
-    private func readContents(context: String) throws -> EnrollmentStorage.Contents? {
-        do {
-            return try EnrollmentStorage.read(path, account: account, inHome: inHome)
-        } catch {
-            if error.isNotFound { return nil }
-            throw SetupError("\(context): \(error.description)")
-        }
     }
 
     /// Writes `enrollment` with an `account` line naming the user (atomically).

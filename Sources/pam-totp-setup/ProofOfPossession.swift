@@ -11,24 +11,26 @@ func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Boo
     }
     var input = CodeInput.classify(Secret(Array(line.utf8)), digits: enrollment.parameters.digits)
     if case .recovery = input, !allowRecovery { input = .malformed }
-    let window = enrollment.window ?? target.options.window
-    let now = Int64(time(nil))
-    let outcome: AttemptOutcome
-    if geteuid() == 0 {
-        outcome = try target.withState { locked in
-            let state = try locked.read()
-            let decision = try decideAttempt(
-                input: input, enrollment: enrollment, state: state, now: now, window: window,
-                hotpWindow: target.options.hotpWindow, throttle: target.options.throttle)
-            if decision.state != state { try withSignalsBlocked { try locked.write(decision.state) } }
-            return decision.outcome
-        }
-    } else {
-        outcome = try decideAttempt(
-            input: input, enrollment: enrollment, state: UserState(), now: now, window: window, hotpWindow: target.options.hotpWindow
-        ).outcome
-    }
+    let outcome = try decide(input, enrollment: enrollment, target: target, recorded: geteuid() == 0)
     guard outcome.isSuccess else {
         throw SetupError("the code does not match (\(outcome.reason)); nothing was changed")
+    }
+}
+
+/// Decides `input` as a login decides an answer (`CodeCheck`, with the module's window, HOTP window
+/// and throttling from the configuration), but makes no place familiar: a proof of possession is
+/// not a login. With `recorded`, the module's state is read and written under the user's lock, so
+/// that the code cannot be used again (root only); else the answer is judged against an empty state
+/// (a user's own proof, or the first code of an enrollment not yet saved).
+func decide(_ input: CodeInput, enrollment: Enrollment, target: Target, recorded: Bool) throws -> AttemptOutcome {
+    // A recovery code is hashed here, before the lock is taken, as at login.
+    let check = try CodeCheck(
+        input, enrollment: enrollment, policy: AttemptPolicy(options: target.options, enrollment: enrollment),
+        origin: LoginOrigin(source: "-"), makesFamiliar: false)
+    guard recorded else { return check.decide(enrollment: enrollment, state: UserState(), now: Int64(time(nil))).outcome }
+    return try target.withState { locked in
+        let decision = check.decide(enrollment: enrollment, state: try locked.read(), now: Int64(time(nil)))
+        if let changed = decision.write { try withSignalsBlocked { try locked.write(changed) } }
+        return decision.outcome
     }
 }

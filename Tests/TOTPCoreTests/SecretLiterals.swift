@@ -1,7 +1,7 @@
 import TOTPCrypto
 
 // Test vectors written as text or byte lists, where the API takes a `Secret`.
-extension Secret: @retroactive ExpressibleByArrayLiteral {
+extension Secret: ExpressibleByArrayLiteral {
     public convenience init(arrayLiteral elements: UInt8...) { self.init(elements) }
 }
 

@@ -158,12 +158,20 @@ final class EnrollmentAccountTests: XCTestCase {
         let scratch = Scratch()
         mkdir(scratch.path + "/central", 0o700)
         let nobody = try XCTUnwrap(Account.lookup("nobody"))
-        scratch.file("central/rootowned", "x")
-        scratch.file("central/nobody", "x", owner: nobody.uid)
+        // An enrollment without an `account` line, as files written before it existed are.
+        let text = String(
+            decoding: Enrollment(parameters: .standard, secret: Secret(Array(repeating: 7, count: 20))).serialized(), as: UTF8.self)
+        scratch.file("central/rootowned", text)
+        scratch.file("central/nobody", text, owner: nobody.uid)
         // A root-owned file says nothing about whose it is; a file owned by the user does.
-        XCTAssertTrue(try EnrollmentStorage.read(scratch.path + "/central/rootowned", account: nobody, inHome: false).needsAccountLine)
-        XCTAssertFalse(try EnrollmentStorage.read(scratch.path + "/central/nobody", account: nobody, inHome: false).needsAccountLine)
+        XCTAssertThrowsError(try EnrollmentStorage.load(scratch.path + "/central/rootowned", account: nobody, inHome: false)) {
+            XCTAssertEqual($0 as? EnrollmentRefusal, .account(.missing))
+        }
+        XCTAssertNotNil(try EnrollmentStorage.load(scratch.path + "/central/nobody", account: nobody, inHome: false))
+        XCTAssertNil(try EnrollmentStorage.load(scratch.path + "/central/none", account: nobody, inHome: false))
         chmod(scratch.path + "/central", 0o777)
-        XCTAssertThrowsError(try EnrollmentStorage.read(scratch.path + "/central/nobody", account: nobody, inHome: false))
+        XCTAssertThrowsError(try EnrollmentStorage.load(scratch.path + "/central/nobody", account: nobody, inHome: false)) {
+            guard case .unreadable = $0 as? EnrollmentRefusal else { return XCTFail("\($0)") }
+        }
     }
 }

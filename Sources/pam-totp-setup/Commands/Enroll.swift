@@ -105,7 +105,7 @@ struct Enroll: ParsableCommand {
         try qr.present(uri: uri, secret: secret, caption: caption, out: out)
         if noVerify {
             out.prose("WARNING: --no-verify: this enrollment was NOT confirmed with a code from the app.")
-        } else if let used = try confirm(enrollment, hotpWindow: target.options.hotpWindow, out: out) {
+        } else if let used = try confirm(enrollment, target: target, out: out) {
             enrollment.counter = used + 1
         }
 
@@ -126,12 +126,13 @@ struct Enroll: ParsableCommand {
         }
     }
 
-    /// Reads codes from standard input until one verifies. At a terminal a wrong or empty answer may
-    /// be retried as often as needed, with the same secret: the user has already scanned it, so
-    /// making a new one after a few typos (or a phone with a wrong clock) would only make them scan
-    /// again. Ctrl-C or end of input stops, and nothing is saved.
+    /// Reads codes from standard input until one verifies as a login would accept it (`decide`: the
+    /// configured window, and for HOTP the look-ahead window from the token's counter). At a terminal
+    /// a wrong or empty answer may be retried as often as needed, with the same secret: the user has
+    /// already scanned it, so making a new one after a few typos (or a phone with a wrong clock) would
+    /// only make them scan again. Ctrl-C or end of input stops, and nothing is saved.
     /// - Returns: for HOTP, the counter the code matched (so that it is never accepted again).
-    private func confirm(_ enrollment: Enrollment, hotpWindow: Int, out: Output) throws -> UInt64? {
+    private func confirm(_ enrollment: Enrollment, target: Target, out: Output) throws -> UInt64? {
         let parameters = enrollment.parameters
         let interactive = isatty(STDIN_FILENO) == 1
         var wrong = 0
@@ -145,18 +146,12 @@ struct Enroll: ParsableCommand {
                 out.prose("No code was given. Type the \(parameters.digits)-digit code, or press Ctrl-C to stop (nothing is saved).")
                 continue
             }
-            if case .otp(let code) = CodeInput.classify(Secret(Array(line.utf8)), digits: parameters.digits) {
-                if enrollment.type == .hotp {
-                    let verifier = HOTPVerifier(algorithm: parameters.algorithm, digits: parameters.digits, window: hotpWindow)
-                    if case .accepted(let counter) = verifier.verify(
-                        code: code, secret: enrollment.secret, next: enrollment.counter, pendingResync: nil)
-                    {
-                        return counter
-                    }
-                } else if case .accepted = TOTPVerifier(parameters: parameters, window: 1).verify(
-                    code: code, secret: enrollment.secret, now: Int64(time(nil)), lastAcceptedStep: nil)
-                {
-                    return nil
+            let input = CodeInput.classify(Secret(Array(line.utf8)), digits: parameters.digits)
+            if case .otp = input {
+                switch try decide(input, enrollment: enrollment, target: target, recorded: false) {
+                case .acceptedHOTP(let counter): return counter
+                case .acceptedTOTP: return nil
+                default: break
                 }
             }
             guard interactive else {

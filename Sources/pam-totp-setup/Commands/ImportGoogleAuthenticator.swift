@@ -31,19 +31,11 @@ struct ImportGoogleAuthenticator: ParsableCommand {
         if !force, try target.file.exists() {
             throw SetupError("\(target.name) is already enrolled (\(target.file.path)); use --force to replace the enrollment")
         }
-        // A file in the user's home is read as the user; one elsewhere (an admin's central copy) as root.
-        let asUser = source.hasPrefix(target.account.home + "/")
-        // As root, the whole path is checked and no link in it followed, like a central enrollment's.
-        let read = {
-            Result { () throws(StorageError) in
-                asUser
-                    ? try SecureFile.read(source, owner: target.account.uid)
-                    : try SecurePath.readFile(source, owners: [target.account.uid, 0]).bytes
-            }
-        }
+        // A file in the user's home is read as the user; one elsewhere (an admin's central copy) as
+        // root, with the whole path checked and no link in it followed, like a central enrollment's.
         let bytes: Secret
         do {
-            bytes = try (asUser ? FileSystemIdentity.run(uid: target.account.uid, gid: target.account.gid, read) : read()).get()
+            bytes = try UserFile.read(source, account: target.account, inHome: source.hasPrefix(target.account.home + "/")).bytes
         } catch {
             throw SetupError("cannot read \(source): \(error)")
         }

@@ -14,7 +14,7 @@ struct Reset: ParsableCommand {
 
     func run() throws {
         let target = try common.resolve()
-        var enrollment = try target.enrollment()
+        let enrollment = try target.enrollment()
         let out = Output(json: false)
         let byAdmin = common.user != nil && getuid() == 0
         if !byAdmin { try proveHolding(target, enrollment, allowRecovery: true, out: out) }

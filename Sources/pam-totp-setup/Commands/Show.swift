@@ -11,7 +11,7 @@ struct Show: ParsableCommand {
 
     func run() throws {
         let target = try common.resolve()
-        var enrollment = try target.enrollment()
+        let enrollment = try target.enrollment()
         let out = Output(json: false)
         try proveHolding(target, enrollment, allowRecovery: false, out: out)
         try protectStandardOutput()

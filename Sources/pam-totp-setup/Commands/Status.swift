@@ -30,9 +30,8 @@ struct Status: ParsableCommand {
         }
         let state = try readState(target)
         let issued = enrollment.recovery?.hashes.count ?? 0
-        let current = Set(enrollment.recovery?.hashes.map(RecoverySet.identifier(of:)) ?? [])
-        let used = state.map { $0.usedRecovery.filter(current.contains).count }
-        let window = enrollment.window ?? target.options.window
+        let left = state.map { state in enrollment.recovery.map(state.recoveryCodesLeft(of:)) ?? 0 }
+        let window = AttemptPolicy(options: target.options, enrollment: enrollment).window
         let p = enrollment.parameters
         let policy = target.options.throttle
         let now = Int64(time(nil))
@@ -45,7 +44,7 @@ struct Status: ParsableCommand {
                     ("period", enrollment.type == .totp ? .number(p.period) : .null), ("window", .number(window)),
                     ("created", enrollment.created.map { .string(UTCTimestamp.format($0)) } ?? .null),
                     ("recovery_codes_issued", .number(issued)),
-                    ("recovery_codes_left", used.map { .number(issued - $0) } ?? .null),
+                    ("recovery_codes_left", left.map { .number($0) } ?? .null),
                     ("failures", state.map { .number($0.failures) } ?? .null),
                     ("unfamiliar_failures", state.map { .number($0.unfamiliarFailures) } ?? .null),
                     ("familiar_failures", state.map { .number($0.familiarFailures) } ?? .null),
@@ -72,8 +71,8 @@ struct Status: ParsableCommand {
             print("  Codes:          TOTP, \(p.algorithm.rawValue), \(p.digits) digits, every \(p.period) s, window ±\(window)")
         }
         print("  Enrolled:       \(enrollment.created.map(UTCTimestamp.format) ?? "unknown")")
-        if let used {
-            print("  Recovery codes: \(issued - used) of \(issued) left")
+        if let left {
+            print("  Recovery codes: \(left) of \(issued) left")
         } else {
             print("  Recovery codes: \(issued) issued (how many are used is known to root only)")
         }
