@@ -68,7 +68,7 @@ def test_every_kind_of_login_fits_in_a_64_kib_stack(env):
     env.service("test", stack=[f"auth required {{module}} state={{state}} {POLICIES}", "auth required pam_permit.so"])
     password = "pass word-1"
     wrong = wrong_code()
-    wait_for_fresh_step(margin=10)
+    wait_for_fresh_step()
     recovery = iter(alice["recovery_codes"])
     hotp_counter = iter(range(40, 1000, 100))
     # Each kind, for run 0 (libpam as it is) and run 1 (its audit off): (user, answers, rhost, SSH key,
