@@ -14,8 +14,8 @@
    "START_US <us>" before pam_start, "PROMPT_US <us>" when a conversation call with a prompt arrives,
    "ANSWER_US <us>" when it hands its answers back, and "END_US <us>" when pam_authenticate returns.
 
-   -f FILE (for make bench): one cycle per line "USER ANSWER", each timed from pam_start to pam_end
-   and printed as "CYCLE_US <microseconds> <pam result>". -p PATH (repeatable) first loads the module
+   -f FILE (for make bench): one cycle per line "USER ANSWER [SERVICE]" (SERVICE, if given, instead of
+   -s), each timed from pam_start to pam_end and printed as "CYCLE_US <microseconds> <pam result>". -p PATH (repeatable) first loads the module
    at PATH and keeps it loaded, so that libpam's dlopen at each pam_start and dlclose at each pam_end
    find it mapped already: the module's own work, without loading it (make bench's warm login).
 
@@ -228,25 +228,26 @@ int main(int argc, char **argv) {
             break;
         default:
             fprintf(stderr, "usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n N] [-t] [-q] [-S BYTES [-L BYTES]] [RESPONSE...]\n"
-                            "       pamdrive -c CONFDIR -s SERVICE -f FILE [-p MODULE]...\n");
+                            "       pamdrive -c CONFDIR [-s SERVICE] -f FILE [-p MODULE]...\n");
             return 100;
         }
     }
-    if (cycles && confdir && service) {
+    if (cycles && confdir) {
         quiet = 1;
         FILE *f = fopen(cycles, "r");
         if (!f) { perror(cycles); return 100; }
-        char line[512], name[256], answer[256];
+        char line[768], name[256], answer[256], line_service[256];
         struct pam_conv timed = {converse, NULL};
         while (fgets(line, sizeof line, f)) {
-            if (sscanf(line, "%255s %255s", name, answer) != 2) continue;
+            int fields = sscanf(line, "%255s %255s %255s", name, answer, line_service);
+            if (fields < 2 || (fields == 2 && !service)) continue;
             char *one[1] = {answer};
             struct script s = {1, one, 0};
             timed.appdata_ptr = &s;
             struct timespec a, b;
             pam_handle_t *pamh = NULL;
             clock_gettime(CLOCK_MONOTONIC, &a);
-            int rc = pam_start_confdir(service, name, &timed, confdir, &pamh);
+            int rc = pam_start_confdir(fields == 3 ? line_service : service, name, &timed, confdir, &pamh);
             if (rc == PAM_SUCCESS) {
                 pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)fail_delay);
                 rc = pam_authenticate(pamh, PAM_SILENT);
