@@ -64,11 +64,13 @@ build: build/pam_totp.so
 $(EMBEDDED)/%.o:
 	@mkdir -p $(EMBEDDED)
 	rm -f $@
-	$(EMBEDDED_SWIFTC) -module-name $* -emit-module -emit-module-path $(EMBEDDED)/$*.swiftmodule -c -o $@ Sources/$*/*.swift
-$(EMBEDDED)/TOTPCrypto.o: $(wildcard Sources/TOTPCrypto/*.swift) $(C_HEADERS)
-$(EMBEDDED)/TOTPCore.o: $(wildcard Sources/TOTPCore/*.swift) $(EMBEDDED)/TOTPCrypto.o
-$(EMBEDDED)/TOTPStorage.o: $(wildcard Sources/TOTPStorage/*.swift) $(EMBEDDED)/TOTPCore.o
-$(EMBEDDED)/PAMTOTP.o: $(wildcard Sources/PAMTOTP/*.swift) $(EMBEDDED)/TOTPStorage.o
+	$(EMBEDDED_SWIFTC) -module-name $* -emit-module -emit-module-path $(EMBEDDED)/$*.swiftmodule -c -o $@ $(call swift_sources,$*)
+# Every Swift file of a target, in subfolders too, as SwiftPM takes them.
+swift_sources = $(shell find Sources/$(1) -name '*.swift' | sort)
+$(EMBEDDED)/TOTPCrypto.o: $(call swift_sources,TOTPCrypto) $(C_HEADERS)
+$(EMBEDDED)/TOTPCore.o: $(call swift_sources,TOTPCore) $(EMBEDDED)/TOTPCrypto.o
+$(EMBEDDED)/TOTPStorage.o: $(call swift_sources,TOTPStorage) $(EMBEDDED)/TOTPCore.o
+$(EMBEDDED)/PAMTOTP.o: $(call swift_sources,PAMTOTP) $(EMBEDDED)/TOTPStorage.o
 
 # -z defs: every symbol resolved now, not when a server loads the module. The version script exports
 # only pam_sm_*. --gc-sections and --icf=all drop and fold what no login reaches.

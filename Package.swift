@@ -42,7 +42,8 @@ let package = Package(
         // The C library as the module's Swift code sees it (Embedded Swift has no Glibc module), with
         // wrappers for what Swift cannot import (errno, variadic calls, setfsuid/setfsgid).
         .target(name: "CTOTPSystem"),
-        // The module's logic: options, conversation, logging, one mapping to PAM codes.
+        // The module's driver: performs the login decision's requests (TOTPCore's Login) with libpam,
+        // the files and the clock.
         .target(
             name: "PAMTOTP", dependencies: ["TOTPCore", "TOTPStorage", "CPAM", "CPAMTOTPShimHelpers"], swiftSettings: moduleSwiftSettings),
         // C helpers Swift cannot express (variadic pam_syslog/pam_prompt).

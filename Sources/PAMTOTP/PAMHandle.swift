@@ -30,8 +30,8 @@ struct PAMHandle {
         return text.isEmpty ? nil : text
     }
 
-    /// Asks a question with echo off (calls `pam_prompt`). The answer is returned as bytes, so the
-    /// caller can overwrite it; the copy libpam made is overwritten and freed here. An answer longer
+    /// Asks a question with echo off (calls `pam_prompt`). The answer is returned as a `Secret`; the
+    /// copy libpam made is overwritten and freed here. An answer longer
     /// than `limit` bytes comes back as `limit + 1` bytes of nothing, never copied.
     func promptHidden(_ text: String, limit: Int) -> Secret? {
         var response: UnsafeMutablePointer<CChar>?

@@ -104,7 +104,8 @@ public struct RecoverySet: Equatable, Sendable {
         var set = RecoverySet(iterations: iterations, salt: salt, hashes: [])
         for code in codes {
             guard let normalized = RecoveryCode.normalize(Secret(Array(code.utf8))) else { continue }
-            set.hashes.append(try set.hash(normalized: normalized))
+            // What the file stores: the hash, not the code.
+            set.hashes.append(try set.hash(normalized: normalized).withUnsafeBytes { Array($0) })
         }
         return set
     }
@@ -119,7 +120,7 @@ public struct RecoverySet: Equatable, Sendable {
     }
 
     /// The stored hash of an already normalized code.
-    public func hash(normalized: Secret) throws(CryptoError) -> [UInt8] {
+    public func hash(normalized: Secret) throws(CryptoError) -> Secret {
         try Crypto.pbkdf2SHA256(password: normalized, salt: salt, iterations: iterations, length: Self.hashLength)
     }
 
@@ -127,8 +128,10 @@ public struct RecoverySet: Equatable, Sendable {
     public func match(normalized: Secret) throws(CryptoError) -> Int? {
         let candidate = try hash(normalized: normalized)
         var found: Int?
-        for (index, stored) in hashes.enumerated() where constantTimeEqual(stored, candidate) {
-            if found == nil { found = index }
+        candidate.withUnsafeBytes { candidate in
+            for (index, stored) in hashes.enumerated() where stored.withUnsafeBytes({ constantTimeEqual($0, candidate) }) {
+                if found == nil { found = index }
+            }
         }
         return found
     }

@@ -89,16 +89,17 @@ public enum Crypto {
     public static func sha256(_ data: Secret) -> [UInt8] { data.withUnsafeBytes { SHA.hash(.sha256, $0) } }
 
     /// PBKDF2-HMAC-SHA256 (RFC 8018), used for recovery-code hashes (calls `PKCS5_PBKDF2_HMAC`).
-    public static func pbkdf2SHA256(password: Secret, salt: [UInt8], iterations: Int, length: Int) throws(CryptoError) -> [UInt8] {
+    /// The derived key is a `Secret`: it is the hash of what a user typed.
+    public static func pbkdf2SHA256(password: Secret, salt: [UInt8], iterations: Int, length: Int) throws(CryptoError) -> Secret {
         guard iterations > 0, iterations <= Int(Int32.max), length > 0, length <= 1024 else {
             throw CryptoError(function: "PKCS5_PBKDF2_HMAC (parameters)")
         }
-        var out = [UInt8](repeating: 0, count: length)
-        let result = out.withUnsafeMutableBufferPointer { o in
-            password.withUnsafeBytes { p in
+        var result: Int32 = 0
+        let out = Secret(count: length) { o in
+            result = password.withUnsafeBytes { p in
                 ctotp_pbkdf2_sha256(
-                    p.baseAddress?.assumingMemoryBound(to: UInt8.self), p.count, salt, salt.count, UInt32(iterations), o.baseAddress,
-                    o.count)
+                    p.baseAddress?.assumingMemoryBound(to: UInt8.self), p.count, salt, salt.count, UInt32(iterations),
+                    o.baseAddress?.assumingMemoryBound(to: UInt8.self), o.count)
             }
         }
         try check(result, "PKCS5_PBKDF2_HMAC")

@@ -3,7 +3,7 @@ internal import CTOTPSystem
 /// Bytes that must not outlive their use: an OTP key, what a user typed (a code, a recovery code, a
 /// password), a code computed to compare with it, a file or key that holds such bytes.
 ///
-/// The bytes live in one buffer that no API copies out, and the buffer zeroes itself
+/// The bytes live in one buffer that the API lends rather than hands out, and the buffer zeroes itself
 /// (`explicit_bzero`) when the last reference goes, on every path, including a thrown error or an
 /// early return: no caller places a cleanse call. It is a class rather than a `~Copyable` struct on
 /// purpose: the values that hold a secret (an `Enrollment`, a `CodeInput`) are copied and compared by
@@ -79,14 +79,14 @@ public final class Secret: Equatable, @unchecked Sendable {
 
     /// The bytes that `keep` accepts, in order, as a secret of their own.
     public func filter(_ keep: (UInt8) -> Bool) -> Secret {
-        let kept = withUnsafeBytes { $0.reduce(0) { $0 + (keep($1) ? 1 : 0) } }
-        return Secret(count: kept) { target in
-            var index = 0
+        var kept = 0
+        let all = Secret(count: count) { target in
             for byte in UnsafeRawBufferPointer(rebasing: storage[0..<count]) where keep(byte) {
-                target[index] = byte
-                index += 1
+                target[kept] = byte
+                kept += 1
             }
         }
+        return all.slice(0..<kept)
     }
 
     /// Whether every byte satisfies `predicate`.

@@ -77,7 +77,9 @@ enum Sys {
             }
             var failure: Errno?
             let read = buffer.withUnsafeMutableBytes { bytes in
-                do throws(Errno) { return try valueOrErrno { c_read(fd, bytes.baseAddress! + count, bytes.count - count) } } catch {
+                // A Secret always has an address (it allocates at least one byte).
+                guard let base = bytes.baseAddress else { return 0 }
+                do throws(Errno) { return try valueOrErrno { c_read(fd, base + count, bytes.count - count) } } catch {
                     failure = error
                     return 0
                 }

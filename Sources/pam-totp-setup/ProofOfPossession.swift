@@ -9,7 +9,8 @@ func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Boo
     guard let line = out.answer(), !line.trimmingSpaces.isEmpty else {
         throw SetupError("no code was given; nothing was changed")
     }
-    var input = CodeInput.classify(Secret(Array(line.utf8)), digits: enrollment.parameters.digits)
+    var typed = Array(line.utf8)
+    var input = CodeInput.classify(Secret(taking: &typed), digits: enrollment.parameters.digits)
     if case .recovery = input, !allowRecovery { input = .malformed }
     let outcome = try decide(input, enrollment: enrollment, target: target, recorded: geteuid() == 0)
     guard outcome.isSuccess else {

@@ -141,6 +141,12 @@ final class FakeSystem {
     }
 
     private func perform(_ effect: Login.Effect) {
+        // The driver performs a step's effects before its request, so a message or a password handed
+        // on while the lock is held would reach the client with the lock held.
+        switch effect {
+        case .log, .failDelay: break
+        case .error, .info, .setAuthToken: XCTAssertNil(lockedKey, "talked to the client while holding the lock")
+        }
         switch effect {
         case .log(let line): logged.append(line)
         case .error(let text): shown.append(.error(text))

@@ -146,7 +146,8 @@ struct Enroll: ParsableCommand {
                 out.prose("No code was given. Type the \(parameters.digits)-digit code, or press Ctrl-C to stop (nothing is saved).")
                 continue
             }
-            let input = CodeInput.classify(Secret(Array(line.utf8)), digits: parameters.digits)
+            var typed = Array(line.utf8)
+            let input = CodeInput.classify(Secret(taking: &typed), digits: parameters.digits)
             if case .otp = input {
                 switch try decide(input, enrollment: enrollment, target: target, recorded: false) {
                 case .acceptedHOTP(let counter): return counter
