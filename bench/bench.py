@@ -73,6 +73,7 @@ THROUGHPUT_LOGINS = int(os.environ.get("BENCH_THROUGHPUT_LOGINS", "320"))
 THROUGHPUT_ROUNDS = 3
 LEVELS = (8, 32)
 WARM_CYCLES = 100
+WARM_RUN = 10
 RECOVERY_USERS = 4
 STACK = 64 * 1024
 # Each login takes a user that has not logged in with that module in the current 30-second step, so
@@ -102,6 +103,11 @@ class World:
     def __init__(self):
         self.root = tempfile.mkdtemp(prefix="pamtotp-bench-")
         os.chmod(self.root, 0o755)
+        # ext4's "top directory" flag: each module's directories go to block groups of their own, as
+        # directories in different places of a real system would, so that one module's inode churn (a
+        # new file per login, the old one deleted) does not slow another's file creation. (Without a
+        # journal ext4 skips inodes deleted in the last minutes when it allocates one.)
+        subprocess.run(["chattr", "+T", self.root], capture_output=True)
         for d in ("pam.d", "ga", "totp", "oath", "home"):
             os.makedirs(os.path.join(self.root, d), mode=0o700 if d != "home" else 0o755)
         self.pamd = os.path.join(self.root, "pam.d")
@@ -261,46 +267,40 @@ def same_code(world):
 
 
 def warm(world):
-    """build/pamdrive -f: pam_start/pam_authenticate/pam_end cycles in one process, in blocks as the
-    cold logins are (every module once per block, in a random order), so that a stall of the disk
-    falls on all alike. `kept`: every module kept loaded (pamdrive -p), so a cycle is the module's
-    work; otherwise libpam loads and unloads the module at every pam_start and pam_end, as in a
-    server that runs PAM in a long-lived process. Per (module, kept): the cycles' times (µs), and
-    each one minus pam_permit's in its block."""
+    """build/pamdrive -f: pam_start/pam_authenticate/pam_end cycles in one process. The modules take
+    turns in runs of WARM_RUN cycles, in a random order in each of WARM_CYCLES / WARM_RUN rounds, so
+    that the machine's drift falls on all alike; runs rather than single cycles, because a journal
+    commit that one module's fsync starts slows the next module's file operations (ext4 has one
+    journal). `kept`: every module kept loaded (pamdrive -p), so a cycle is the module's work;
+    otherwise libpam loads and unloads the module at every pam_start and pam_end, as in a server that
+    runs PAM in a long-lived process. Per (module, kept): the cycles' times (µs)."""
     times = {(m, kept): [] for m in ALL for kept in (True, False)}
-    above = {(m, kept): [] for m in ALL for kept in (True, False)}
     refused = {m: 0 for m in ALL}
     path = os.path.join(world.root, "cycles")
     for kept in (True, False):
         wait_for_step(10)
         users = {m: world.take(m, WARM_CYCLES) for m in ALL}
         order = []
-        for _ in range(WARM_CYCLES):
-            block = list(ALL)
-            rng.shuffle(block)
-            order.append(block)
+        for _ in range(WARM_CYCLES // WARM_RUN):
+            modules = list(ALL)
+            rng.shuffle(modules)
+            order += [m for m in modules for _ in range(WARM_RUN)]
+        used = {m: 0 for m in ALL}
         with open(path, "w") as f:
-            for i, block in enumerate(order):
-                for m in block:
-                    f.write(f"{users[m][i][0]} {users[m][i][1]} bench-{m}\n")
+            for m in order:
+                user, code = users[m][used[m]]
+                used[m] += 1
+                f.write(f"{user} {code} bench-{m}\n")
         argv = [PAMDRIVE, "-c", world.pamd, "-f", path] + [arg for m in ALL for arg in ("-p", PATHS[m]) if kept]
         out = subprocess.run(argv, env=world.env, capture_output=True, text=True, check=True).stdout
         cycles = [(int(us), int(rc)) for us, rc in re.findall(r"CYCLE_US (\d+) (-?\d+)", out)]
-        assert len(cycles) == WARM_CYCLES * len(ALL), out[-500:]
-        index = 0
-        for block in order:
-            got = {}
-            for m in block:
-                us, rc = cycles[index]
-                index += 1
-                got[m] = us
-                times[(m, kept)].append(us)
-                if rc != 0:
-                    refused[m] += 1
-                    print(f"bench: warm login with {m} refused: PAM result {rc}", flush=True)
-            for m in ALL:
-                above[(m, kept)].append(got[m] - got["permit"])
-    return times, above, refused
+        assert len(cycles) == len(order), out[-500:]
+        for m, (us, rc) in zip(order, cycles):
+            times[(m, kept)].append(us)
+            if rc != 0:
+                refused[m] += 1
+                print(f"bench: warm login with {m} refused: PAM result {rc}", flush=True)
+    return times, refused
 
 
 def recovery(world, codes):
@@ -440,7 +440,15 @@ def machine(directory=None):
     where = ""
     if directory:
         fs = subprocess.run(["df", "--output=source,fstype", directory], capture_output=True, text=True).stdout.split()[-2:]
-        where = f"; files on {fs[1]} ({fs[0]})" if len(fs) == 2 else ""
+        if len(fs) == 2:
+            journal = ""
+            if fs[1] == "ext4" and os.path.isdir("/proc/fs/jbd2"):
+                device = os.path.basename(fs[0])
+                journal = ", with a journal" if any(e.startswith(device + "-") for e in os.listdir("/proc/fs/jbd2")) else ", no journal"
+            elif fs[1] == "ext4":
+                journal = ", no journal"
+            options = next((line.split()[3] for line in open("/proc/mounts") if line.split()[0] == fs[0]), "")
+            where = f"; files on {fs[1]}{journal} ({fs[0]}, {options})"
     return (f"{cpu.group(1) if cpu else platform.processor()}, {os.cpu_count()} cores, {memory} MiB, Linux {platform.release()}, "
             f"Debian {debian}{where}; {swift}; " + "; ".join(versions.splitlines()))
 
@@ -518,7 +526,7 @@ def main():
     rates, attempts, tp_refused = throughput(world)
     print("bench: throughput done", flush=True)
     accepted = same_code(world)
-    warm_us, warm_above, warm_refused = warm(world)
+    warm_us, warm_refused = warm(world)
     rec_ms, rec_above, rec_refused = recovery(world, recovery_codes)
     core = json.loads(subprocess.run([CORE_BENCH], capture_output=True, text=True, check=True).stdout)
     print("bench: warm logins, recovery codes and core done", flush=True)
@@ -562,11 +570,11 @@ def main():
     lines.append(verdict(sizes["totp"] <= 400_000, f"module size on disk, stripped: {sizes['totp']:,} bytes (target at most "
                          f"400,000)", over(sizes["totp"], 400_000, "bytes", "{:,}")))
     w = {k: med(v) for k, v in warm_us.items()}
-    wa = {k: med(v) for k, v in warm_above.items()}
+    wa = {(m, kept): w[(m, kept)] - w[("permit", kept)] for m, kept in w}
     wr = w[("totp", True)] / w[("google-authenticator", True)]
     lines.append(verdict(wr <= 0.5, f"warm login, module kept loaded, median of {len(warm_us[('totp', True)])}: pam-totp "
                          f"{w[('totp', True)]:.0f} µs, google-authenticator {w[('google-authenticator', True)]:.0f} µs, {wr:.2f}× "
-                         f"(above pam_permit, pair by pair: {wa[('totp', True)]:.0f} and {wa[('google-authenticator', True)]:.0f} µs, "
+                         f"(above pam_permit: {wa[('totp', True)]:.0f} and {wa[('google-authenticator', True)]:.0f} µs, "
                          f"{wa[('totp', True)] / wa[('google-authenticator', True)]:.2f}×; target at most 0.5×)",
                          over(w[("totp", True)], 0.5 * w[("google-authenticator", True)], "µs", "{:.0f}")))
     lines.append(verdict(med(rec_ms) < 100, f"recovery code: a whole cold login with one {med(rec_ms):.1f} ms "
@@ -603,7 +611,7 @@ def main():
         cells = " | ".join(f"{rates[(m, lv)]:.0f} | {rates[(m, lv)] / rates[('totp', lv)]:.2f}" for lv in LEVELS)
         t.append(f"| {name(m)} | {cells} | {sum(tp_refused[(m, lv)] for lv in LEVELS)} |")
     t += ["", "### Warm login (cycles of pam_start, pam_authenticate, pam_end in one process, modules in turn)", "",
-          "| module | module kept loaded: median (µs) | p10–p90 (µs) | above pam_permit, median of pairs (µs) | ratio to google-authenticator | loaded at each pam_start: median (µs) | above pam_permit (µs) | ratio to google-authenticator | refused |",
+          "| module | module kept loaded: median (µs) | p10–p90 (µs) | above pam_permit's median (µs) | ratio to google-authenticator | loaded at each pam_start: median (µs) | above pam_permit (µs) | ratio to google-authenticator | refused |",
           "|---|---|---|---|---|---|---|---|---|"]
     for m in ALL:
         t.append(f"| {name(m)} | {w[(m, True)]:.0f} | {spread(warm_us[(m, True)], '{:.0f}')} | {wa[(m, True)]:.0f} | "
@@ -634,18 +642,18 @@ def main():
           f"one TOTP code (window ±1) {core['totp_verify_us']:.1f} µs."]
     fsync_cold = med([a - b for a, b in zip(cold_ms["totp"], cold_ms["totp-nofsync"])])
     dirsync_cold = med([a - b for a, b in zip(cold_ms["totp"], cold_ms["totp-nodirsync"])])
-    fsync_warm = med([a - b for a, b in zip(warm_us[("totp", True)], warm_us[("totp-nofsync", True)])])
-    dirsync_warm = med([a - b for a, b in zip(warm_us[("totp", True)], warm_us[("totp-nodirsync", True)])])
+    fsync_warm = w[("totp", True)] - w[("totp-nofsync", True)]
+    dirsync_warm = w[("totp", True)] - w[("totp-nodirsync", True)]
     durability = (f"What fsync costs pam-totp per login (state file and its directory, two fsyncs per successful login), "
                   f"against its bench builds: cold, {fsync_cold:.2f} ms against none (median of same-block differences), "
-                  f"{dirsync_cold:.2f} ms for the directory's alone; warm, {fsync_warm:.0f} µs and {dirsync_warm:.0f} µs; in parallel, "
+                  f"{dirsync_cold:.2f} ms for the directory's alone; warm, {fsync_warm:.0f} µs and {dirsync_warm:.0f} µs (differences of medians); in parallel, "
                   + ", ".join(f"{lv}: {rates[('totp', lv)]:.0f}/s against {rates[('totp-nofsync', lv)]:.0f}/s without fsync "
                               f"and {rates[('totp-nodirsync', lv)]:.0f}/s without the directory's" for lv in LEVELS)
                   + ". google-authenticator and pam_oath each fsync their new file and rename it, without syncing the directory.")
     listing_cold = med([a - b for a, b in zip(cold_ms["totp"], cold_ms["totp-nolisting"])])
     listing = (f"What listing the state directory before each write costs (AtomicFile.removeStaleTemporaries; "
                f"{scaling_files:,} files in it after the cold logins): cold, {listing_cold:.2f} ms per login (median of "
-               f"same-block differences); warm, {med([a - b for a, b in zip(warm_us[('totp', True)], warm_us[('totp-nolisting', True)])]):.0f} µs; in parallel, "
+               f"same-block differences); warm, {w[('totp', True)] - w[('totp-nolisting', True)]:.0f} µs (difference of medians); in parallel, "
                + ", ".join(f"{lv}: {rates[('totp', lv)]:.0f}/s against {rates[('totp-nolisting', lv)]:.0f}/s without it" for lv in LEVELS)
                + ".")
     tables = "\n".join(t)
@@ -702,9 +710,10 @@ cost of a process and of libpam.
    Median of {THROUGHPUT_ROUNDS} rounds; in each round the modules take turns in a random order. pam_oath
    refuses a login whose `users.oath.lock` another login holds (it creates it with `O_EXCL` and gives
    up), so its attempts per second are given beside its successes.
-4. Warm login: `build/pamdrive -f`, pam_start/pam_authenticate/pam_end cycles in one process, in
-   {WARM_CYCLES} blocks of one cycle per module in a random order (as the cold logins), so that a stall
-   of the disk falls on every module alike; above pam_permit is taken block by block. "Module kept
+4. Warm login: `build/pamdrive -f`, pam_start/pam_authenticate/pam_end cycles in one process,
+   {WARM_CYCLES} per module: the modules take turns in runs of {WARM_RUN} cycles, in a random order in each
+   round, so that drift falls on every module alike (runs, not single cycles: the journal commit one
+   module's fsync starts slows the next one's file operations, as ext4 has one journal). "Module kept
    loaded": `pamdrive -p MODULE` holds a reference to each, so libpam's dlopen at pam_start and
    dlclose at pam_end find it mapped. "Loaded at each pam_start": as libpam does by itself.
 5. Recovery code: cold logins (loadgen, pamtester) with a recovery code of users enrolled by
