@@ -194,3 +194,16 @@ public struct UserState: Equatable, @unchecked Sendable {
         return state
     }
 }
+
+extension UserState {
+    /// Whether writing this state over `old` records something a crash of the machine must not lose
+    /// (docs/DESIGN.md, "Durability"): a used recovery code, an HOTP counter, or the steps a clock
+    /// resynchronisation keeps refused, each of which would let a code work again long after the
+    /// crash. A TOTP step is not: by the time a crashed machine is back, it is outside the window. Nor
+    /// are failure counts, familiar places and remembered devices: losing the last seconds of them
+    /// costs a few guesses or a convenience.
+    public func mustOutliveACrash(comparedTo old: UserState) -> Bool {
+        usedRecovery != old.usedRecovery || hotpNext?.enrollment != old.hotpNext?.enrollment
+            || hotpNext?.counter != old.hotpNext?.counter || aheadSteps != old.aheadSteps
+    }
+}
