@@ -152,7 +152,7 @@ public struct UserState: Equatable, @unchecked Sendable {
                 else { throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "familiar")) }
                 state.familiar.append(FamiliarOrigin(id: String(parts[1]), last: Int64(last)))
             case "used-recovery":
-                guard Hex.decode(entry.value, length: 8) != nil, state.usedRecovery.count < RecoverySet.maxCodes else {
+                guard Hex.decode(utf8: entry.bytes, length: 8) != nil, state.usedRecovery.count < RecoverySet.maxCodes else {
                     throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "used-recovery"))
                 }
                 state.usedRecovery.append(String(entry.value))
