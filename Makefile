@@ -44,11 +44,12 @@ C_HEADERS       := $(wildcard Sources/*/include/* Sources/CPAMTOTPShim/*/include
 # libstdc++-12-dev: the tool's static Swift standard library links libstdc++ (the module needs none).
 # debhelper, lintian, dpkg-dev, fakeroot: make deb and its test. fail2ban: fail2ban-regex for the filter
 # test. systemd-journal-remote: writes the journal file the Troubleshooting advice is tested on.
+# strace: counts the module's fsyncs (test_faults.py).
 DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
                 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \
-                debhelper lintian dpkg-dev fakeroot systemd-journal-remote tmux
+                debhelper lintian dpkg-dev fakeroot systemd-journal-remote tmux strace
 
 .PHONY: all build deb deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe \
         bench-tools

@@ -173,7 +173,7 @@ public struct Enrollment: Equatable, Sendable {
             case "window":
                 window = try LineFormat.integer(entry, in: TOTPVerifier.windowRange)
             case "id":
-                guard Hex.decode(entry.value, length: 8) != nil else { throw invalid }
+                guard Hex.decode(utf8: entry.bytes, length: 8) != nil else { throw invalid }
                 id = String(entry.value)
             case "account":
                 guard PathTemplate.isSafeUserName(String(entry.value)) else { throw invalid }
@@ -201,7 +201,7 @@ public struct Enrollment: Equatable, Sendable {
                 else { throw invalid }
                 kdf = (iterations, salt)
             case "recovery":
-                guard let hash = Hex.decode(entry.value, length: RecoverySet.hashLength), hashes.count < RecoverySet.maxCodes else {
+                guard let hash = Hex.decode(utf8: entry.bytes, length: RecoverySet.hashLength), hashes.count < RecoverySet.maxCodes else {
                     throw invalid
                 }
                 if firstRecoveryLine == 0 { firstRecoveryLine = entry.line }

@@ -15,16 +15,22 @@ public enum Hex {
     }
 
     /// Decodes lower-case hex of exactly `length` bytes, or nil.
-    public static func decode(_ text: Substring, length: Int) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
+    public static func decode(_ text: Substring, length: Int) -> [UInt8]? { decode(utf8: text.utf8, length: length) }
+
+    /// `decode(_:length:)` of UTF-8 bytes (a value in a file, without making a String of it).
+    public static func decode<Bytes: Collection<UInt8>>(utf8: Bytes, length: Int) -> [UInt8]? {
         guard utf8.count == length * 2 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(length)
-        var index = 0
-        while index < utf8.count {
-            guard let high = value(utf8[index]), let low = value(utf8[index + 1]) else { return nil }
-            out.append(high << 4 | low)
-            index += 2
+        var high: UInt8?
+        for c in utf8 {
+            guard let nibble = value(c) else { return nil }
+            if let first = high {
+                out.append(first << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
         }
         return out
     }

@@ -152,7 +152,7 @@ public struct UserState: Equatable, @unchecked Sendable {
                 else { throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "familiar")) }
                 state.familiar.append(FamiliarOrigin(id: String(parts[1]), last: Int64(last)))
             case "used-recovery":
-                guard Hex.decode(entry.value, length: 8) != nil, state.usedRecovery.count < RecoverySet.maxCodes else {
+                guard Hex.decode(utf8: entry.bytes, length: 8) != nil, state.usedRecovery.count < RecoverySet.maxCodes else {
                     throw LineFormat.ParseError(line: entry.line, problem: .invalidValue(key: "used-recovery"))
                 }
                 state.usedRecovery.append(String(entry.value))
@@ -192,5 +192,18 @@ public struct UserState: Equatable, @unchecked Sendable {
         // A file from before familiar origins: all its failures count against the ceiling.
         if !sawUnfamiliar { state.unfamiliarFailures = state.failures }
         return state
+    }
+}
+
+extension UserState {
+    /// Whether writing this state over `old` records something a crash of the machine must not lose
+    /// (docs/DESIGN.md, "Durability"): a used recovery code, an HOTP counter, or the steps a clock
+    /// resynchronisation keeps refused, each of which would let a code work again long after the
+    /// crash. A TOTP step is not: by the time a crashed machine is back, it is outside the window. Nor
+    /// are failure counts, familiar places and remembered devices: losing the last seconds of them
+    /// costs a few guesses or a convenience.
+    public func mustOutliveACrash(comparedTo old: UserState) -> Bool {
+        usedRecovery != old.usedRecovery || hotpNext?.enrollment != old.hotpNext?.enrollment
+            || hotpNext?.counter != old.hotpNext?.counter || aheadSteps != old.aheadSteps
     }
 }

@@ -5,6 +5,16 @@ import TOTPCore
 /// `fsync`ed and renamed over the old one, and the directory is `fsync`ed. A crash at any point
 /// leaves either the old file or the new one, plus at most a stray temporary file.
 public enum AtomicFile {
+    /// How a write names its temporary file.
+    public enum Temporary: Sendable {
+        /// A random suffix, created exclusively: for writers that nothing serialises (the tool's
+        /// enrollments). What a killed one leaves is removed by `removeStaleTemporaries`.
+        case unique
+        /// One fixed name, taken over if a killed writer left it: for writers that a lock
+        /// serialises (the state), so no listing of the directory is needed to clean up after them.
+        case serialized
+    }
+
     /// Prefix of temporary files, so an admin (and a cleanup) can recognise them.
     public static let temporaryMarker = ".tmp-"
 
@@ -25,27 +35,43 @@ public enum AtomicFile {
     /// - Parameters:
     ///   - mode: permissions of the new file.
     ///   - owner: if given, the new file's owner (needs root).
+    ///   - temporary: how the temporary file is named.
+    ///   - durable: whether the new file must survive a crash of the machine (`fsync` of the file and
+    ///     the directory). Without it, the rename still makes the replacement all-or-nothing for any
+    ///     process that dies, and the kernel writes it back within seconds (docs/DESIGN.md, "Durability").
     public static func write(
-        _ bytes: [UInt8], name: String, in directory: Int32, displayPath: String, mode: mode_t, owner: (uid_t, gid_t)? = nil
+        _ bytes: [UInt8], name: String, in directory: Int32, displayPath: String, mode: mode_t, owner: (uid_t, gid_t)? = nil,
+        temporary: Temporary = .unique, durable: Bool = true
     ) throws(StorageError) {
-        try write(Secret(bytes), name: name, in: directory, displayPath: displayPath, mode: mode, owner: owner)
+        try write(
+            Secret(bytes), name: name, in: directory, displayPath: displayPath, mode: mode, owner: owner, temporary: temporary,
+            durable: durable)
     }
 
-    /// `write(_:name:in:displayPath:mode:owner:)` of secret bytes (an enrollment, a key).
+    /// `write(_:name:in:displayPath:mode:owner:temporary:durable:)` of secret bytes (an enrollment, a key).
     public static func write(
-        _ bytes: Secret, name: String, in directory: Int32, displayPath: String, mode: mode_t, owner: (uid_t, gid_t)? = nil
+        _ bytes: Secret, name: String, in directory: Int32, displayPath: String, mode: mode_t, owner: (uid_t, gid_t)? = nil,
+        temporary kind: Temporary = .unique, durable: Bool = true
     ) throws(StorageError) {
-        // The suffix only has to differ from other writers' (O_EXCL refuses a clash anyway), so it
-        // comes from getrandom(2): OpenSSL's DRBG would cost a login ~0.9 ms of start-up (docs/BENCHMARKS.md).
-        var random = [UInt8](repeating: 0, count: 6)
-        guard random.withUnsafeMutableBytes({ ctotp_getrandom($0.baseAddress, UInt($0.count)) }) == 6 else {
-            throw .system(operation: "getrandom", path: displayPath, errno: Errno.current)
+        let temporary: String
+        let exclusive: Int32
+        switch kind {
+        case .unique:
+            // The suffix only has to differ from other writers' (O_EXCL refuses a clash anyway), so it
+            // comes from getrandom(2): OpenSSL's DRBG would cost a login ~0.9 ms of start-up (docs/BENCHMARKS.md).
+            var random = [UInt8](repeating: 0, count: 6)
+            guard random.withUnsafeMutableBytes({ ctotp_getrandom($0.baseAddress, UInt($0.count)) }) == 6 else {
+                throw .system(operation: "getrandom", path: displayPath, errno: Errno.current)
+            }
+            temporary = temporaryPrefix(of: name) + Hex.encode(random)
+            exclusive = O_EXCL
+        case .serialized:
+            temporary = temporaryPrefix(of: name) + "locked"
+            exclusive = O_TRUNC
         }
-        let suffix = Hex.encode(random)
-        let temporary = temporaryPrefix(of: name) + suffix
         var stage = "create temporary file"
         do throws(Errno) {
-            let fd = try Sys.open(temporary, O_WRONLY | O_CREAT | O_EXCL | Sys.openFlags, mode: mode, relativeTo: directory)
+            let fd = try Sys.open(temporary, O_WRONLY | O_CREAT | exclusive | Sys.openFlags, mode: mode, relativeTo: directory)
             do throws(Errno) {
                 stage = "write"
                 try bytes.withUnsafeBytes { bytes throws(Errno) in try Sys.writeAll(fd, bytes) }
@@ -55,8 +81,10 @@ public enum AtomicFile {
                 }
                 stage = "chmod"
                 try Sys.fchmod(fd, mode)
-                stage = "fsync"
-                try Sys.fsync(fd)
+                if durable {
+                    stage = "fsync"
+                    try Sys.fsync(fd)
+                }
                 Sys.close(fd)
             } catch {
                 Sys.close(fd)
@@ -65,7 +93,7 @@ public enum AtomicFile {
             stage = "rename"
             try Sys.rename(temporary, name, in: directory)
             stage = "fsync directory"
-            try Sys.fsync(directory)
+            if durable { try Sys.fsync(directory) }
         } catch {
             if stage != "create temporary file" && stage != "fsync directory" {
                 try? Sys.unlink(temporary, in: directory)

@@ -80,6 +80,8 @@ public final class StateStore {
         private let store: StateStore
         private let user: String
         private var lockDescriptor: Int32
+        /// What `read()` found, to tell whether a write must outlive a crash.
+        private var lastRead: UserState?
 
         fileprivate init(store: StateStore, user: String, lockDescriptor: Int32) {
             self.store = store
@@ -102,6 +104,12 @@ public final class StateStore {
 
         /// The user's state; a user with no state file yet has an empty one.
         public func read() throws(StorageError) -> UserState {
+            let state = try readFile()
+            lastRead = state
+            return state
+        }
+
+        private func readFile() throws(StorageError) -> UserState {
             let fd: Int32
             do {
                 fd = try Sys.open(fileName, O_RDONLY | O_NONBLOCK | Sys.openFlags, relativeTo: store.directory)
@@ -128,10 +136,14 @@ public final class StateStore {
             }
         }
 
-        /// Replaces the user's state atomically (first removing what a killed writer left behind).
+        /// Replaces the user's state atomically, through the one temporary name the lock makes safe
+        /// (a killed writer's is taken over). It is `fsync`ed only when it records something a crash
+        /// of the machine must not lose (`UserState.mustOutliveACrash`), or when nothing was read.
         public func write(_ state: UserState) throws(StorageError) {
-            AtomicFile.removeStaleTemporaries(of: fileName, in: store.directory)
-            try AtomicFile.write(state.serialized(), name: fileName, in: store.directory, displayPath: displayPath, mode: 0o600)
+            try AtomicFile.write(
+                state.serialized(), name: fileName, in: store.directory, displayPath: displayPath, mode: 0o600, temporary: .serialized,
+                durable: lastRead.map { state.mustOutliveACrash(comparedTo: $0) } ?? true)
+            lastRead = state
         }
     }
 }

@@ -228,3 +228,29 @@ final class FuzzRegressionTests: XCTestCase {
         XCTAssertGreaterThan(count, 5)
     }
 }
+
+/// Issue 13, durability: which state changes a write must fsync (docs/DESIGN.md, "Durability").
+final class DurabilityTests: XCTestCase {
+    func testOnlyWhatWouldLetACodeWorkAgainMustOutliveACrash() {
+        let old = UserState()
+        var totp = old
+        totp.lastStep = 42
+        totp.recentSteps = [42]
+        totp.failures = 3
+        totp.devices = []
+        XCTAssertFalse(totp.mustOutliveACrash(comparedTo: old), "a TOTP step, counters: no fsync")
+        var recovery = old
+        recovery.usedRecovery = ["0011223344556677"]
+        XCTAssertTrue(recovery.mustOutliveACrash(comparedTo: old))
+        var hotp = old
+        hotp.hotpNext = ("0011223344556677", 5)
+        XCTAssertTrue(hotp.mustOutliveACrash(comparedTo: old))
+        var next = hotp
+        next.hotpNext = ("0011223344556677", 6)
+        XCTAssertTrue(next.mustOutliveACrash(comparedTo: hotp))
+        var resynchronised = old
+        resynchronised.aheadSteps = [7, 8]
+        XCTAssertTrue(resynchronised.mustOutliveACrash(comparedTo: old))
+        XCTAssertFalse(recovery.mustOutliveACrash(comparedTo: recovery))
+    }
+}

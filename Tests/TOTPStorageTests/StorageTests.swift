@@ -173,8 +173,8 @@ final class StateStoreTests: XCTestCase {
             let locked = try store.lock(user: user)
             var state = UserState()
             state.lastStep = UInt64(length)
-            // A killed writer's temporary, which the next write removes.
-            let stale = AtomicFile.temporaryPrefix(of: names.state) + "000000000000"
+            // A killed writer's temporary, which the next write takes over.
+            let stale = AtomicFile.temporaryPrefix(of: names.state) + "locked"
             XCTAssertLessThanOrEqual(stale.utf8.count, 255)
             XCTAssertEqual(close(open(scratch.path + "/state/" + stale, O_WRONLY | O_CREAT, 0o600)), 0, "\(length)")
             try locked.write(state)

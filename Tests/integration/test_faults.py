@@ -172,3 +172,25 @@ time.sleep(60)
     holder.send_signal(signal.SIGKILL)
     holder.wait()
     assert env.finish(login).rc == PAM_SUCCESS
+
+
+def test_what_must_outlive_a_crash_is_fsynced_and_nothing_else(env):
+    """Issue 13, durability (docs/DESIGN.md): a used recovery code must never work again after a
+    crash of the machine, so its state write is fsynced (the file and the directory); a TOTP step is
+    outside the window by the time a crashed machine is back, so a code login's write is only
+    renamed into place, atomically, without fsync."""
+    codes = env.enroll()["recovery_codes"]
+    log = os.path.join(env.root, "strace")
+
+    def fsyncs(*responses, rc=PAM_SUCCESS):
+        login = env.login("alice", *responses, wrapper=("strace", "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", log))
+        assert login.rc == rc, login.log
+        return sum(1 for line in open(log) if "fsync(" in line)
+
+    # The first login makes the state directory's `unknown key`, durably; a wrong code is no more.
+    assert fsyncs("000000", "000000", "000000", rc=PAM_AUTH_ERR) == 2
+    assert fsyncs("000000", "000000", "000000", rc=PAM_AUTH_ERR) == 0
+    wait_for_fresh_step()
+    assert fsyncs(totp(KEY)) == 0
+    assert fsyncs(codes[0]) == 2
+    assert os.listdir(env.state) and not [n for n in os.listdir(env.state) if ".tmp-" in n]
