@@ -4,11 +4,10 @@ pam_google_authenticator.so and pam_oath.so, with pam_permit.so as the floor (th
 and of libpam). Each module is configured for the same work: TOTP, window ±1, replay prevention,
 throttling where the module has it. Every login uses a valid code for its user.
 
-Three variants of pam_totp.so built only for this (make bench-tools: the same objects linked with
-bench/variants.c) run alongside, to measure what pieces of a login cost (docs/DESIGN.md,
-"Durability"): totp-nodirsync syncs the state file but not its directory, as google-authenticator and
-pam_oath do; totp-nofsync syncs nothing; totp-nolisting syncs as the module does but skips the
-listing of the state directory before each write.
+A variant of pam_totp.so built only for this (make bench-tools: the same objects linked with
+bench/variants.c) runs alongside, to measure what durability costs (docs/DESIGN.md, "Durability"):
+totp-syncall fsyncs every state write, file and directory, as the module did before it did so only
+for writes a crash must not lose.
 
 Runs as root in a private mount namespace: pamtester reads /etc/pam.d, and the C library's own user
 database (nss_files) reads /etc/passwd and /etc/group, so the namespace gets its own of each (bind
@@ -54,16 +53,14 @@ SECDIR = subprocess.run(["sh", "-c", "dirname $(ldconfig -p | awk '/libpam\\.so\
 
 # The modules compared, and the variants of ours measured beside them (never targets themselves).
 MODULES = ["permit", "google-authenticator", "oath", "totp"]
-VARIANTS = ["totp-nodirsync", "totp-nofsync", "totp-nolisting"]
+VARIANTS = ["totp-syncall"]
 ALL = MODULES + VARIANTS
 PATHS = {
     "permit": os.path.join(SECDIR, "pam_permit.so"),
     "google-authenticator": os.path.join(SECDIR, "pam_google_authenticator.so"),
     "oath": os.path.join(SECDIR, "pam_oath.so"),
     "totp": MODULE,
-    "totp-nodirsync": os.path.join(BUILD, "bench", "pam_totp-nodirsync.so"),
-    "totp-nofsync": os.path.join(BUILD, "bench", "pam_totp-nofsync.so"),
-    "totp-nolisting": os.path.join(BUILD, "bench", "pam_totp-nolisting.so"),
+    "totp-syncall": os.path.join(BUILD, "bench", "pam_totp-syncall.so"),
 }
 PACKAGES = {"google-authenticator": "libpam-google-authenticator", "oath": "libpam-oath"}
 
@@ -338,12 +335,11 @@ def stack(world):
 
 
 def state_directory_scaling(world):
-    """Warm logins (module kept loaded) of the no-fsync build as its state directory fills up: every
-    write lists the directory (AtomicFile.removeStaleTemporaries), so the cost grows with the number
-    of files in it: two per user who ever logged in, and up to 2 × 1024 for names that are no account.
-    The no-fsync build, so that the figure is the listing's, not the disk's. Run last: it leaves the
-    files there."""
-    module = "totp-nofsync"
+    """Warm logins (module kept loaded) as the state directory fills up: two files per user who ever
+    logged in, and up to 2 x 1024 for names that are no account. A write that listed the directory
+    (as the module did before its state's temporary file got a fixed name) grew with it. Run last: it
+    leaves the files there."""
+    module = "totp"
     directory = world.state(module)
     path = os.path.join(world.root, "cycles")
     result = {}
@@ -521,7 +517,6 @@ def main():
         loadgen(world, [(m, u, code) for u, code in world.take(m, POOL)], jobs=8)
     recovery_codes = world.enroll_recovery_users()
     cold_ms, overhead, cold_refused, rss = cold(world)
-    scaling_files = len(os.listdir(world.state("totp")))
     print("bench: cold logins done", flush=True)
     rates, attempts, tp_refused = throughput(world)
     print("bench: throughput done", flush=True)
@@ -594,9 +589,7 @@ def main():
 
     # --- the tables -------------------------------------------------------------------------------
     def name(m):
-        return {"totp": "**pam-totp**", "totp-nodirsync": "pam-totp, no directory fsync (bench build)",
-                "totp-nofsync": "pam-totp, no fsync (bench build)",
-                "totp-nolisting": "pam-totp, no state-directory listing (bench build)"}.get(m, m)
+        return {"totp": "**pam-totp**", "totp-syncall": "pam-totp, every write fsynced (bench build)"}.get(m, m)
 
     t = ["### Cold login (one pamtester process per login)", "",
          "| module | median (ms) | p10–p90 (ms) | above pam_permit, median of pairs (ms) | ratio to pam_oath's overhead | peak RSS median (kB) | refused |",
@@ -633,31 +626,24 @@ def main():
               "| login | high-water as libpam runs (bytes) | module's path, libpam's audit off (bytes) |", "|---|---|---|"]
         for kind, v in stack_full["kinds"].items():
             t.append(f"| {kind} | {v['with libpam' + chr(39) + 's audit']:,} | {v['module' + chr(39) + 's path']:,} |")
-    t += ["", "### Warm login as the state directory fills (no-fsync build, module kept loaded)", "",
+    t += ["", "### Warm login as the state directory fills (module kept loaded)", "",
           "| files in the state directory | median (µs) |", "|---|---|"]
     t += [f"| {files:,} | {us:.0f} |" for files, us in scaling.items()]
     t += ["", f"Recovery codes: {len(rec_ms)} cold logins, median {med(rec_ms):.1f} ms (p10–p90 {spread(rec_ms, '{:.1f}')}), "
           f"{med(rec_above):.1f} ms above pam_permit, {rec_refused} refused. In process (bench/swift): one recovery code "
           f"(PBKDF2-HMAC-SHA256, {core['recovery_iterations']} iterations, compared with 10 hashes) {core['recovery_verify_ms']:.1f} ms; "
           f"one TOTP code (window ±1) {core['totp_verify_us']:.1f} µs."]
-    fsync_cold = med([a - b for a, b in zip(cold_ms["totp"], cold_ms["totp-nofsync"])])
-    dirsync_cold = med([a - b for a, b in zip(cold_ms["totp"], cold_ms["totp-nodirsync"])])
-    fsync_warm = w[("totp", True)] - w[("totp-nofsync", True)]
-    dirsync_warm = w[("totp", True)] - w[("totp-nodirsync", True)]
-    durability = (f"What fsync costs pam-totp per login (state file and its directory, two fsyncs per successful login), "
-                  f"against its bench builds: cold, {fsync_cold:.2f} ms against none (median of same-block differences), "
-                  f"{dirsync_cold:.2f} ms for the directory's alone; warm, {fsync_warm:.0f} µs and {dirsync_warm:.0f} µs (differences of medians); in parallel, "
-                  + ", ".join(f"{lv}: {rates[('totp', lv)]:.0f}/s against {rates[('totp-nofsync', lv)]:.0f}/s without fsync "
-                              f"and {rates[('totp-nodirsync', lv)]:.0f}/s without the directory's" for lv in LEVELS)
-                  + ". google-authenticator and pam_oath each fsync their new file and rename it, without syncing the directory.")
-    listing_cold = med([a - b for a, b in zip(cold_ms["totp"], cold_ms["totp-nolisting"])])
-    listing = (f"What listing the state directory before each write costs (AtomicFile.removeStaleTemporaries; "
-               f"{scaling_files:,} files in it after the cold logins): cold, {listing_cold:.2f} ms per login (median of "
-               f"same-block differences); warm, {w[('totp', True)] - w[('totp-nolisting', True)]:.0f} µs (difference of medians); in parallel, "
-               + ", ".join(f"{lv}: {rates[('totp', lv)]:.0f}/s against {rates[('totp-nolisting', lv)]:.0f}/s without it" for lv in LEVELS)
-               + ".")
+    sync_cold = med([a - b for a, b in zip(cold_ms["totp-syncall"], cold_ms["totp"])])
+    sync_warm = w[("totp-syncall", True)] - w[("totp", True)]
+    durability = (f"What fsync would cost every login (bench build with every state write fsynced, file and directory, "
+                  f"against the module, which fsyncs only writes a crash must not lose and none on a TOTP login): cold, "
+                  f"{sync_cold:.2f} ms (median of same-block differences); warm, {sync_warm:.0f} µs (difference of medians); "
+                  f"in parallel, " + ", ".join(f"{lv}: {rates[('totp-syncall', lv)]:.0f}/s against {rates[('totp', lv)]:.0f}/s"
+                                               for lv in LEVELS)
+                  + ". google-authenticator and pam_oath (2.6.7) each fsync their new file before renaming it, on every login, "
+                  "and neither syncs the directory (strace).")
     tables = "\n".join(t)
-    print("\n" + tables + "\n\n" + durability + "\n\n" + listing + "\n\nTargets (issue 13):\n" + targets)
+    print("\n" + tables + "\n\n" + durability + "\n\nTargets (issue 13):\n" + targets)
     if not stack_ok:
         print(stack_out)
 
@@ -691,8 +677,6 @@ cost of a process and of libpam.
 
 {durability} The decision is in [DESIGN.md](DESIGN.md), "Durability".
 
-{listing}
-
 ## How each figure is measured
 
 1. Cold login: one `pamtester SERVICE USER authenticate` process per login, started by
@@ -724,14 +708,13 @@ cost of a process and of libpam.
    pattern first; the high-water mark is how much of the pattern was overwritten. Debian's libpam
    writes an audit record after the modules return, which takes about 28 kB by itself; with
    `build/libaudit_off.so` preloaded libpam skips it, which leaves the modules' own path.
-8. Bench builds: the variants of pam-totp (make bench-tools) are the module's own objects linked
-   with bench/variants.c and `--wrap`, so that their fsyncs do nothing (totp-nofsync), or only those
-   of directories do nothing (totp-nodirsync), or the listing of the state directory before each
-   write is skipped (totp-nolisting, `--wrap=fdopendir`). They run in every cold block, throughput
-   round and warm run, beside the module.
-9. State directory: warm logins of the no-fsync build after filling its state directory with empty
-   files, as users' state and lock files (and the 1,024 shared files of names that are no account,
-   with their locks) fill a real one.
+8. Durability: the bench build totp-syncall (make bench-tools) is the module's own objects linked
+   with bench/variants.c and `--wrap=renameat`, which fsyncs each file before it is renamed into place
+   and the directory after. It runs in every cold block, throughput round and warm run, beside the
+   module.
+9. State directory: warm logins after filling the module's state directory with empty files, as
+   users' state and lock files (and the 1,024 shared files of names that are no account, with their
+   locks) fill a real one.
 10. Real server: `ssh` (SSH_ASKPASS) password+code logins to a private sshd on 127.0.0.1 with
    `pam_unix.so` and the module.
 

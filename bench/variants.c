@@ -1,40 +1,29 @@
-/* Linked only into make bench's variants of the module (build/bench/pam_totp-*.so, never installed),
-   with the module's own objects and -Wl,--wrap: every call the module makes to the wrapped C function
-   comes here instead. They measure what one piece of a login costs (docs/DESIGN.md, "Durability";
-   docs/BENCHMARKS.md); the module itself has no such option. One variant per build:
+/* Linked only into make bench's variant of the module (build/bench/pam_totp-syncall.so, never
+   installed), with the module's own objects and -Wl,--wrap=renameat: every rename the module makes
+   comes here instead. It measures what durability costs a login (docs/DESIGN.md, "Durability"); the
+   module itself has no such option.
 
-   BENCH_VARIANT_NOFSYNC (--wrap=fsync): no fsync at all.
-   BENCH_VARIANT_NODIRSYNC (--wrap=fsync): files are still synced, directories are not, which is what
-       google-authenticator and pam_oath do (fsync of the new file, then rename).
-   BENCH_VARIANT_NOLISTING (--wrap=fdopendir): fdopendir fails, so AtomicFile.removeStaleTemporaries,
-       the only caller, returns without listing the state directory before each write. */
-#include <dirent.h>
-#include <errno.h>
-#include <sys/stat.h>
+   BENCH_VARIANT_SYNCALL: every file the module renames into place is fsynced first and its directory
+   after, whatever the write, which is what the module did before state writes were made durable only
+   when a crash must not lose them. (The module's own fsync of a durable write comes first; the
+   second fsync of an unchanged file costs next to nothing.) */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
-#if defined(BENCH_VARIANT_NOFSYNC) || defined(BENCH_VARIANT_NODIRSYNC)
-int __real_fsync(int fd);
-int __wrap_fsync(int fd);
+#ifdef BENCH_VARIANT_SYNCALL
+int __real_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+int __wrap_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 
-int __wrap_fsync(int fd) {
-#ifdef BENCH_VARIANT_NODIRSYNC
-    struct stat info;
-    if (fstat(fd, &info) == 0 && S_ISDIR(info.st_mode)) return 0;
-    return __real_fsync(fd);
-#else
-    (void)fd;
-    return 0;
-#endif
-}
-#endif
-
-#ifdef BENCH_VARIANT_NOLISTING
-DIR *__wrap_fdopendir(int fd);
-
-DIR *__wrap_fdopendir(int fd) {
-    (void)fd;
-    errno = ENOMEM;
-    return NULL;
+int __wrap_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
+    int fd = openat(olddirfd, oldpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    int result = __real_renameat(olddirfd, oldpath, newdirfd, newpath);
+    if (result == 0) fsync(newdirfd);
+    return result;
 }
 #endif
