@@ -70,7 +70,8 @@ THROUGHPUT_LOGINS = int(os.environ.get("BENCH_THROUGHPUT_LOGINS", "320"))
 THROUGHPUT_ROUNDS = 3
 LEVELS = (8, 32)
 WARM_CYCLES = 100
-WARM_RUN = 10
+WARM_RUN = 50
+WARM_SKIP = 5
 RECOVERY_USERS = 4
 STACK = 64 * 1024
 # Each login takes a user that has not logged in with that module in the current 30-second step, so
@@ -264,39 +265,34 @@ def same_code(world):
 
 
 def warm(world):
-    """build/pamdrive -f: pam_start/pam_authenticate/pam_end cycles in one process. The modules take
-    turns in runs of WARM_RUN cycles, in a random order in each of WARM_CYCLES / WARM_RUN rounds, so
-    that the machine's drift falls on all alike; runs rather than single cycles, because a journal
-    commit that one module's fsync starts slows the next module's file operations (ext4 has one
-    journal). `kept`: every module kept loaded (pamdrive -p), so a cycle is the module's work;
-    otherwise libpam loads and unloads the module at every pam_start and pam_end, as in a server that
-    runs PAM in a long-lived process. Per (module, kept): the cycles' times (µs)."""
+    """build/pamdrive -f: pam_start/pam_authenticate/pam_end cycles in one process, WARM_SKIP +
+    WARM_RUN per run (the first WARM_SKIP, which touch the module's pages and meet what the run before
+    left behind, are not counted). Each run is a process of its own, and the modules take turns in a
+    random order in each of WARM_CYCLES / WARM_RUN rounds, so that the machine's drift falls on all
+    alike. Before each run the file systems are synced: one module's writes, written back later,
+    would slow the next module's file operations, charging it with another's work. `kept`: the module
+    kept loaded (pamdrive -p), so a cycle is the module's work; otherwise libpam loads and unloads it
+    at every pam_start and pam_end, as in a server that runs PAM in a long-lived process. Per
+    (module, kept): the counted cycles' times (µs)."""
     times = {(m, kept): [] for m in ALL for kept in (True, False)}
     refused = {m: 0 for m in ALL}
     path = os.path.join(world.root, "cycles")
-    for kept in (True, False):
-        wait_for_step(10)
-        users = {m: world.take(m, WARM_CYCLES) for m in ALL}
-        order = []
-        for _ in range(WARM_CYCLES // WARM_RUN):
-            modules = list(ALL)
-            rng.shuffle(modules)
-            order += [m for m in modules for _ in range(WARM_RUN)]
-        used = {m: 0 for m in ALL}
-        with open(path, "w") as f:
-            for m in order:
-                user, code = users[m][used[m]]
-                used[m] += 1
-                f.write(f"{user} {code} bench-{m}\n")
-        argv = [PAMDRIVE, "-c", world.pamd, "-f", path] + [arg for m in ALL for arg in ("-p", PATHS[m]) if kept]
-        out = subprocess.run(argv, env=world.env, capture_output=True, text=True, check=True).stdout
-        cycles = [(int(us), int(rc)) for us, rc in re.findall(r"CYCLE_US (\d+) (-?\d+)", out)]
-        assert len(cycles) == len(order), out[-500:]
-        for m, (us, rc) in zip(order, cycles):
-            times[(m, kept)].append(us)
-            if rc != 0:
-                refused[m] += 1
-                print(f"bench: warm login with {m} refused: PAM result {rc}", flush=True)
+    for _ in range(WARM_CYCLES // WARM_RUN):
+        runs = [(m, kept) for m in ALL for kept in (True, False)]
+        rng.shuffle(runs)
+        for m, kept in runs:
+            wait_for_step(3)
+            open(path, "w").write("".join(f"{u} {code}\n" for u, code in world.take(m, WARM_SKIP + WARM_RUN)))
+            os.sync()
+            argv = [PAMDRIVE, "-c", world.pamd, "-s", "bench-" + m, "-f", path] + (["-p", PATHS[m]] if kept else [])
+            out = subprocess.run(argv, env=world.env, capture_output=True, text=True, check=True).stdout
+            cycles = [(int(us), int(rc)) for us, rc in re.findall(r"CYCLE_US (\d+) (-?\d+)", out)]
+            assert len(cycles) == WARM_SKIP + WARM_RUN, out[-500:]
+            times[(m, kept)] += [us for us, _ in cycles[WARM_SKIP:]]
+            for _, rc in cycles:
+                if rc != 0:
+                    refused[m] += 1
+                    print(f"bench: warm login with {m} refused: PAM result {rc}", flush=True)
     return times, refused
 
 
@@ -695,9 +691,10 @@ cost of a process and of libpam.
    refuses a login whose `users.oath.lock` another login holds (it creates it with `O_EXCL` and gives
    up), so its attempts per second are given beside its successes.
 4. Warm login: `build/pamdrive -f`, pam_start/pam_authenticate/pam_end cycles in one process,
-   {WARM_CYCLES} per module: the modules take turns in runs of {WARM_RUN} cycles, in a random order in each
-   round, so that drift falls on every module alike (runs, not single cycles: the journal commit one
-   module's fsync starts slows the next one's file operations, as ext4 has one journal). "Module kept
+   {WARM_CYCLES} per module: runs of {WARM_RUN} cycles (after {WARM_SKIP} that are not counted), each run a process
+   of its own, the modules taking turns in a random order in each round. Before each run the file
+   systems are synced: here one module's writes slow the next module's file operations for a while,
+   which interleaving cycle by cycle charged to the wrong module. "Module kept
    loaded": `pamdrive -p MODULE` holds a reference to each, so libpam's dlopen at pam_start and
    dlclose at pam_end find it mapped. "Loaded at each pam_start": as libpam does by itself.
 5. Recovery code: cold logins (loadgen, pamtester) with a recovery code of users enrolled by
