@@ -51,7 +51,8 @@ DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libstdc++-12-dev pamtest
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \
                 debhelper lintian dpkg-dev fakeroot systemd-journal-remote tmux strace
 
-.PHONY: all build deb deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe
+.PHONY: all build deb deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe \
+        bench-tools
 
 all: build
 
@@ -75,11 +76,12 @@ $(EMBEDDED)/PAMTOTP.o: $(call swift_sources,PAMTOTP) $(EMBEDDED)/TOTPStorage.o
 # -z defs: every symbol resolved now, not when a server loads the module. The version script exports
 # only pam_sm_*. --gc-sections and --icf=all drop and fold what no login reaches.
 MODULE_SWIFT := $(addprefix $(EMBEDDED)/,TOTPCrypto.o TOTPCore.o TOTPStorage.o PAMTOTP.o)
+MODULE_LINK  := -fuse-ld=lld -shared $(MODULE_SWIFT) $(MODULE_C) $(UNICODE_TABLES) -lpam \
+                -Wl,-z,defs -Wl,-z,relro -Wl,-z,now -Wl,--gc-sections -Wl,--icf=all -Wl,-O2 \
+                -Wl,--version-script=Sources/CPAMTOTPShim/pam_totp.map
 build/pam_totp.so: $(MODULE_SWIFT) $(MODULE_C) $(C_HEADERS) Sources/CPAMTOTPShim/pam_totp.map
 	mkdir -p build
-	$(EMBEDDED_CC) -fuse-ld=lld -shared -o $@ $(MODULE_SWIFT) $(MODULE_C) $(UNICODE_TABLES) -lpam \
-	    -Wl,-z,defs -Wl,-z,relro -Wl,-z,now -Wl,--gc-sections -Wl,--icf=all -Wl,-O2 \
-	    -Wl,--version-script=Sources/CPAMTOTPShim/pam_totp.map
+	$(EMBEDDED_CC) -o $@ $(MODULE_LINK)
 	strip --strip-unneeded $@
 
 # Installs the Debian packages the build and the tests need; does nothing when all are present.
@@ -95,11 +97,12 @@ deps:
 # The C program the integration tests drive PAM with (pam_start_confdir and a scripted conversation).
 # libsyslog_capture.so is preloaded by the tests to read what the module and the tool log;
 # libnss_casefold.so makes user look-ups ignore case, as SSSD and LDAP do; libfree_scan.so is
-# preloaded by the freed-memory test, to look for secrets in every block the module frees.
-harness: build/pamdrive build/libsyslog_capture.so build/libnss_casefold.so build/libfree_scan.so
+# preloaded by the freed-memory test, to look for secrets in every block the module frees;
+# libaudit_off.so by the stack test, to measure the modules' stack without libpam's audit record.
+harness: build/pamdrive build/libsyslog_capture.so build/libnss_casefold.so build/libfree_scan.so build/libaudit_off.so
 build/pamdrive: Tests/harness/pamdrive.c
 	mkdir -p build
-	cc -O2 -Wall -Wextra -Werror -o $@ $< -lpam
+	cc -O2 -Wall -Wextra -Werror -pthread -o $@ $< -lpam
 build/libsyslog_capture.so: Tests/harness/syslog_capture.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
@@ -109,6 +112,9 @@ build/libnss_casefold.so: Tests/harness/nss_casefold.c
 build/libfree_scan.so: Tests/harness/free_scan.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
+build/libaudit_off.so: Tests/harness/audit_off.c
+	mkdir -p build
+	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
 
 check: lint build harness unit demo-auto deb integration
 
@@ -210,16 +216,36 @@ fuzz:
 	done
 
 # Benchmarks against google-authenticator-libpam and pam_oath (not part of check): installs what it
-# needs, prints a table and writes docs/BENCHMARKS.md. Needs root; changes nothing in /etc.
-BENCH_PACKAGES := libpam-google-authenticator libpam-oath pamtester hyperfine time
-bench: build harness
+# needs, measures every target of issue 13 in one interleaved run, prints a table with ratios and
+# verdicts and writes docs/BENCHMARKS.md; then the probe-timing measurement. Needs root; changes nothing
+# in /etc. bench/ holds the scripts, the C drivers and bench/swift, the in-process Swift part.
+# The package installation and the real-sshd part hold /tmp/pamtotp-system.lock, as the tests do.
+BENCH_PACKAGES := libpam-google-authenticator libpam-oath pamtester libnss-wrapper openssh-server openssh-client \
+                  python3-pytest
+bench: build harness bench-tools
 	@missing=""; for p in $(BENCH_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
-	if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
-	$(SWIFT) build --package-path Bench --scratch-path .build-bench -c release
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; flock /tmp/pamtotp-system.lock sh -c \
+	    "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing"; fi
+	$(SWIFT) build --package-path bench/swift --scratch-path .build-bench -c release
 	PAMTOTP_BENCH_INSIDE= $(PYTHON) bench/bench.py
 	$(PYTHON) bench/probe_timing.py
+
+# make bench's C driver of cold logins, and a variant of the module that differs from build/pam_totp.so
+# only in bench/variants.c, linked in with --wrap: every state write fsynced (file and directory), as
+# before durability was decided per write. Built from the same objects; never installed (docs/DESIGN.md,
+# "Durability").
+BENCH_VARIANTS := syncall
+VARIANT_syncall := -DBENCH_VARIANT_SYNCALL -Wl,--wrap=renameat
+bench-tools: build/bench/loadgen $(patsubst %,build/bench/pam_totp-%.so,$(BENCH_VARIANTS))
+build/bench/loadgen: bench/loadgen.c
+	mkdir -p build/bench
+	cc -O2 -Wall -Wextra -Werror -o $@ $<
+build/bench/pam_totp-%.so: bench/variants.c $(MODULE_SWIFT) $(MODULE_C) $(C_HEADERS) Sources/CPAMTOTPShim/pam_totp.map
+	mkdir -p build/bench
+	$(EMBEDDED_CC) -o $@ $(MODULE_LINK) bench/variants.c $(VARIANT_$*)
+	strip --strip-unneeded $@
 
 # Whether the module's timing tells unknown, unenrolled and enrolled users apart (issue 11, item 3;
 # not part of check): interleaved logins with wrong codes, timed in process by pamdrive -t, with

@@ -1,7 +1,8 @@
 /* pamdrive: runs a real libpam stack from a private configuration directory (pam_start_confdir) with
    a scripted conversation, for the integration tests. Nothing in /etc is read or changed.
 
-   usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n REPEAT] [-t] [-q] [-e NAME=VALUE]... [RESPONSE ...]
+   usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n REPEAT] [-t] [-q] [-S BYTES [-L BYTES]]
+                   [-e NAME=VALUE]... [RESPONSE ...]
 
    -q calls pam_authenticate with PAM_SILENT, as sudo does unless `Defaults !pam_silent`.
 
@@ -13,8 +14,19 @@
    "START_US <us>" before pam_start, "PROMPT_US <us>" when a conversation call with a prompt arrives,
    "ANSWER_US <us>" when it hands its answers back, and "END_US <us>" when pam_authenticate returns.
 
-   -f FILE (for make bench): one cycle per line "USER ANSWER", each timed from pam_start to pam_end
-   and printed as "CYCLE_US <microseconds> <pam result>".
+   -f FILE (for make bench): one cycle per line "USER ANSWER [SERVICE]" (SERVICE, if given, instead of
+   -s), each timed from pam_start to pam_end and printed as "CYCLE_US <microseconds> <pam result>". -p PATH (repeatable) first loads the module
+   at PATH and keeps it loaded, so that libpam's dlopen at each pam_start and dlclose at each pam_end
+   find it mapped already: the module's own work, without loading it (make bench's warm login).
+
+   -S BYTES runs each pam_authenticate on a thread of its own whose stack is BYTES
+   (pthread_attr_setstacksize; glibc puts a guard page below it, so an overflow is a SIGSEGV, not a
+   silent corruption), as ocserv runs PAM on a 96 KiB coroutine stack. Before the call the thread
+   fills its unused stack with a pattern; afterwards it prints "STACK_USED <bytes>": how far below
+   the thread function's own frame the pattern was overwritten, the high-water mark of
+   pam_authenticate with the modules and this conversation function. -L BYTES leaves pam_authenticate
+   only BYTES of that stack (the thread takes the rest first, with alloca): a thread's stack cannot be
+   smaller than PTHREAD_STACK_MIN (16 KiB here), of which glibc keeps its thread data at the top.
 
    Each prompt takes the next RESPONSE; "@file:PATH" answers with the contents of PATH (for inputs too
    long for the command line). What the module says is printed on stdout, one line each:
@@ -22,7 +34,11 @@
    The tests preload libsyslog_capture.so to read what the module logs. The exit status is the last
    pam_authenticate result. */
 #define _GNU_SOURCE
+#include <alloca.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <security/pam_appl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,13 +134,80 @@ static void fail_delay(int status, unsigned int usec, void *data) {
     if (!quiet) printf("DELAY: %u (status %d)\n", usec, status);
 }
 
+/* -S: pam_authenticate on a thread with a stack of a given size, and its high-water mark. */
+struct on_thread {
+    pam_handle_t *pamh;
+    int flags;
+    size_t limit;
+    int result;
+    size_t used;
+};
+
+#define STACK_PATTERN 0x5a5aa5a5c3c33c3cULL
+
+/* Not inlined, so that its frame is below the caller's sp and the fill stops short of it. */
+static __attribute__((noinline)) void fill_below(uint64_t *low, uint64_t *high) {
+    for (volatile uint64_t *p = low; p < high; p++) *p = STACK_PATTERN;
+}
+
+static void *authenticate_on_thread(void *data) {
+    struct on_thread *job = data;
+    pthread_attr_t attr;
+    void *base = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0 || pthread_attr_getstack(&attr, &base, &size) != 0) {
+        job->result = -1;
+        return NULL;
+    }
+    pthread_attr_destroy(&attr);
+    /* With -L, all but `limit` bytes of what is left go to an alloca block; its low end is then
+       where pam_authenticate's frames start. */
+    char here;
+    char *mark = &here;
+    size_t left = (size_t)((uintptr_t)&here - (uintptr_t)base);
+    if (job->limit && job->limit < left) {
+        volatile char *taken = alloca(left - job->limit);
+        taken[0] = 0;
+        mark = (char *)taken;
+    }
+    /* Everything from the lowest usable address up to 512 bytes below the mark (fill_below's own
+       frame and the red zone lie in between) gets the pattern. */
+    uint64_t *low = (uint64_t *)(((uintptr_t)base + 7) & ~(uintptr_t)7);
+    uint64_t *top = (uint64_t *)(((uintptr_t)mark - 512) & ~(uintptr_t)7);
+    fill_below(low, top);
+    job->result = pam_authenticate(job->pamh, job->flags);
+    uint64_t *p = low;
+    while (p < top && *(volatile uint64_t *)p == STACK_PATTERN) p++;
+    job->used = (size_t)((uintptr_t)mark - (uintptr_t)p);
+    return NULL;
+}
+
+/* Runs pam_authenticate on a new thread whose stack is `stack_size` bytes; prints STACK_USED. */
+static int authenticate_with_stack(pam_handle_t *pamh, int flags, size_t stack_size, size_t limit) {
+    pthread_attr_t attr;
+    pthread_t thread;
+    struct on_thread job = {pamh, flags, limit, PAM_SYSTEM_ERR, 0};
+    int error = pthread_attr_init(&attr);
+    if (error == 0) error = pthread_attr_setstacksize(&attr, stack_size);
+    if (error == 0) error = pthread_create(&thread, &attr, authenticate_on_thread, &job);
+    if (error != 0) {
+        fprintf(stderr, "pamdrive: a thread with a %zu-byte stack: %s\n", stack_size, strerror(error));
+        exit(100);
+    }
+    pthread_join(thread, NULL);
+    pthread_attr_destroy(&attr);
+    printf("STACK_USED %zu\n", job.used);
+    return job.result;
+}
+
 int main(int argc, char **argv) {
     const char *confdir = NULL, *service = NULL, *user = NULL, *rhost = NULL, *cycles = NULL;
     const char *environment[16];
     int environment_count = 0;
     long repeat = 1;
+    size_t stack_size = 0, stack_limit = 0;
     int opt;
-    while ((opt = getopt(argc, argv, "c:s:u:r:n:e:f:tq")) != -1) {
+    while ((opt = getopt(argc, argv, "c:s:u:r:n:e:f:p:S:L:tq")) != -1) {
         switch (opt) {
         case 'c': confdir = optarg; break;
         case 's': service = optarg; break;
@@ -134,27 +217,37 @@ int main(int argc, char **argv) {
         case 'f': cycles = optarg; break;
         case 't': timestamps = 1; break;
         case 'q': authenticate_flags = PAM_SILENT; break;
+        case 'S': stack_size = (size_t)strtoul(optarg, NULL, 10); break;
+        case 'L': stack_limit = (size_t)strtoul(optarg, NULL, 10); break;
+        case 'p':
+            /* Never closed: the reference keeps the module mapped across pam_end. */
+            if (!dlopen(optarg, RTLD_NOW | RTLD_LOCAL)) { fprintf(stderr, "pamdrive: %s\n", dlerror()); return 100; }
+            break;
         case 'e':
             if (environment_count < 16) environment[environment_count++] = optarg;
             break;
-        default: fprintf(stderr, "usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n N] [-t] [RESPONSE...]\n"); return 100;
+        default:
+            fprintf(stderr, "usage: pamdrive -c CONFDIR -s SERVICE -u USER [-r RHOST] [-n N] [-t] [-q] [-S BYTES [-L BYTES]] [RESPONSE...]\n"
+                            "       pamdrive -c CONFDIR [-s SERVICE] -f FILE [-p MODULE]...\n");
+            return 100;
         }
     }
-    if (cycles && confdir && service) {
+    if (cycles && confdir) {
         quiet = 1;
         FILE *f = fopen(cycles, "r");
         if (!f) { perror(cycles); return 100; }
-        char line[512], name[256], answer[256];
+        char line[768], name[256], answer[256], line_service[256];
         struct pam_conv timed = {converse, NULL};
         while (fgets(line, sizeof line, f)) {
-            if (sscanf(line, "%255s %255s", name, answer) != 2) continue;
+            int fields = sscanf(line, "%255s %255s %255s", name, answer, line_service);
+            if (fields < 2 || (fields == 2 && !service)) continue;
             char *one[1] = {answer};
             struct script s = {1, one, 0};
             timed.appdata_ptr = &s;
             struct timespec a, b;
             pam_handle_t *pamh = NULL;
             clock_gettime(CLOCK_MONOTONIC, &a);
-            int rc = pam_start_confdir(service, name, &timed, confdir, &pamh);
+            int rc = pam_start_confdir(fields == 3 ? line_service : service, name, &timed, confdir, &pamh);
             if (rc == PAM_SUCCESS) {
                 pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)fail_delay);
                 rc = pam_authenticate(pamh, PAM_SILENT);
@@ -185,7 +278,8 @@ int main(int argc, char **argv) {
         if (rhost) pam_set_item(pamh, PAM_RHOST, rhost);
         for (int e = 0; e < environment_count; e++) pam_putenv(pamh, environment[e]);
         pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)fail_delay);
-        result = pam_authenticate(pamh, authenticate_flags);
+        result = stack_size ? authenticate_with_stack(pamh, authenticate_flags, stack_size, stack_limit)
+                            : pam_authenticate(pamh, authenticate_flags);
         if (timestamps) printf("END_US %lld\n", monotonic_us());
         printf("RESULT: %d %s\n", result, pam_strerror(pamh, result));
         pam_end(pamh, result);

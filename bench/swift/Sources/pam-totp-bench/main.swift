@@ -14,7 +14,7 @@ func nanoseconds(_ body: () -> Void) -> Double {
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
-let secret = Array("12345678901234567890".utf8)
+let secret = Secret(Array("12345678901234567890".utf8))
 let verifier = TOTPVerifier(parameters: .standard, window: 1)
 let now: Int64 = 1_795_440_000
 let code = OTP.totp(secret: secret, at: now, parameters: .standard)
@@ -24,7 +24,7 @@ for _ in 0..<20_000 {
 }
 let codes = try RecoveryCode.generate(count: 10)
 let set = try RecoverySet.make(codes: codes)
-let typed = RecoveryCode.normalize(Array(codes[9].utf8))!
+let typed = RecoveryCode.normalize(Secret(Array(codes[9].utf8)))!
 var recovery: [Double] = []
 for _ in 0..<30 { recovery.append(nanoseconds { _ = try? set.match(normalized: typed) }) }
 print(
