@@ -63,6 +63,9 @@ public struct Login {
         case ownGroups
         case group(GroupQuery)
         case enrollment(template: Int, path: String)
+        /// A name that is no account: the locations are looked at for `standIn`, and what is found
+        /// is never used.
+        case standInEnrollment(template: Int)
         case today(reason: String)
         case statePlace
         case earlyState
@@ -163,6 +166,8 @@ public struct Login {
             return openState()
         case (.enrollment(_, let path), .enrollmentRefused(let refusal)):
             return enrollmentRefused(refusal, path: path)
+        case (.standInEnrollment(let template), .enrollment), (.standInEnrollment(let template), .enrollmentRefused):
+            return findEnrollment(from: template + 1)
         case (.today(let reason), .today(let today)):
             if let until = options.nullokUntil, today < until, let text = options.nullokUntilText {
                 log(.info, "skipped", ["reason": reason, "nullok-until": text])
@@ -331,8 +336,14 @@ public struct Login {
     /// where the admin put them): the first that holds a file is the user's. A file that is there but
     /// refused ends the search: falling through to a later location would let a user's own file
     /// stand in for one the admin's checks refused.
+    ///
+    /// For a name that is no account, the same locations are looked at for `standIn`, an account
+    /// that has no enrollment, and whatever is found is ignored: a real account's login walks its
+    /// enrollment path before the first prompt, and an unknown name's must take as long
+    /// (docs/PROBE-TIMING.md).
     private mutating func findEnrollment(from index: Int) -> Step {
-        guard let account else { return notEnrolled("unknown-user") }
+        let account = self.account ?? Self.standIn
+        let real = self.account != nil
         let templates = options.secretTemplates
         var index = index
         while index < templates.count {
@@ -341,19 +352,24 @@ public struct Login {
                 let path = try PathTemplate.expand(template, user: account.name, home: account.home)
                 return ask(
                     .readEnrollment(path: path, account: account, inHome: PathTemplate.usesHome(template)),
-                    then: .enrollment(template: index, path: path))
-            } catch .badHome where templates.count > 1 {
+                    then: real ? .enrollment(template: index, path: path) : .standInEnrollment(template: index))
+            } catch .badHome where templates.count > 1 || !real {
                 // An account without a usable home (a VPN user's) has no enrollment in it; a later
                 // or an earlier location may hold one.
                 if options.debug { log(.debug, "no enrollment", ["file": template, "error": PathTemplate.Problem.badHome.description]) }
                 index += 1
             } catch {
+                guard real else { break }
                 log(.error, "refused", ["reason": "enrollment-path", "error": error.description])
                 return finish(.systemError)
             }
         }
-        return notEnrolled("not-enrolled")
+        return notEnrolled(real ? "not-enrolled" : "unknown-user")
     }
+
+    /// Whose enrollment locations an unknown name's login looks at: Debian's `nobody`, whose home
+    /// does not exist. What is found there is never used. (Computed: the module keeps no global.)
+    static var standIn: Account { Account(name: "nobody", uid: 65534, gid: 65534, home: "/nonexistent") }
 
     private mutating func enrollmentRefused(_ refusal: EnrollmentRefusal, path: String) -> Step {
         switch refusal {

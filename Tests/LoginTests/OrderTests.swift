@@ -32,6 +32,27 @@ final class OrderTests: XCTestCase {
             ])
     }
 
+    /// A name that is no account walks the enrollment locations as a real account's login does
+    /// (for a stand-in without an enrollment), so that both take as long before the first prompt;
+    /// whatever is found there is never used.
+    func testAnUnknownNameLooksWhereAnAccountWouldAndUsesNothing() throws {
+        let system = FakeSystem()
+        let planted = try system.enroll()
+        system.enrollments["/nonexistent/.pam_totp"] = planted
+        system.userName = "mallory"
+        XCTAssertEqual(system.login(["retries=1"], answers: [system.code()]), .denied)
+        XCTAssertEqual(
+            Array(system.requests.prefix(4)),
+            [
+                .readConfiguration(path: "/etc/pam-totp.conf", required: false),
+                .getUser,
+                .lookUpAccount(name: "mallory"),
+                .readEnrollment(
+                    path: "/nonexistent/.pam_totp", account: Account(name: "nobody", uid: 65534, gid: 65534, home: "/nonexistent"),
+                    inHome: true),
+            ])
+    }
+
     func testARecoveryCodeIsDecidedInOneLockedSection() throws {
         let system = FakeSystem()
         try system.enroll(recoveryCodes: ["kf7q-m2xd-9pwa"])
