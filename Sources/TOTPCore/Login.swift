@@ -553,11 +553,10 @@ public struct Login {
             if case .acceptedRecovery(let remaining) = outcome {
                 fields["recovery-codes-left"] = String(remaining)
                 effects.append(.info(LoginMessage.recoveryAccepted(remaining: remaining)))
-                log(.notice, "success", fields)
-                // Never remembered after a recovery code (pam_totp(8)).
-                return finish(.success)
             }
             log(.notice, "success", fields)
+            // Never remembered after a recovery code (pam_totp(8)).
+            if case .acceptedRecovery = outcome { return finish(.success) }
             return offerToRemember()
         }
         let refused = outcome == .wrongCode || outcome == .malformedInput
