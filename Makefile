@@ -28,7 +28,7 @@ TOOLCHAIN_BIN   := $(dir $(realpath $(shell command -v $(SWIFTC))))
 EMBEDDED        := .build-embedded
 # String comparison and case mapping need Unicode's tables, which Embedded Swift keeps in an archive.
 UNICODE_TABLES  := $(TOOLCHAIN_BIN)../lib/swift/embedded/$(shell uname -m)-unknown-linux-gnu/libswiftUnicodeDataTables.a
-C_INCLUDES      := -I Sources/CPAM -I Sources/CTOTPSystem/include -I Sources/CLibCrypto/include \
+C_INCLUDES      := -I Sources/CPAM -I Sources/CTOTPSystem/include -I Sources/CLibCrypto/include -I Sources/CLibPQ/include \
                    -I Sources/CPAMTOTPShim/helpers/include
 # -disable-implicit-*-module-import: the module uses neither string processing nor concurrency.
 EMBEDDED_SWIFTC := $(SWIFTC) -enable-experimental-feature Embedded -wmo -Osize -parse-as-library -swift-version 5 \
@@ -36,16 +36,17 @@ EMBEDDED_SWIFTC := $(SWIFTC) -enable-experimental-feature Embedded -wmo -Osize -
                    -Xfrontend -disable-implicit-string-processing-module-import \
                    -Xfrontend -disable-implicit-concurrency-module-import
 EMBEDDED_CC     := $(TOOLCHAIN_BIN)clang -Os -flto -fPIC -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
-                   -Wall -Wextra -Werror $(C_INCLUDES)
+                   -Wall -Wextra -Werror $(C_INCLUDES) -I /usr/include/postgresql
 MODULE_C        := Sources/CPAMTOTPShim/entry/entry.c Sources/CPAMTOTPShim/entry/ceil.c \
-                   Sources/CPAMTOTPShim/helpers/helpers.c Sources/CTOTPSystem/system.c Sources/CLibCrypto/libcrypto.c
+                   Sources/CPAMTOTPShim/helpers/helpers.c Sources/CTOTPSystem/system.c Sources/CLibCrypto/libcrypto.c \
+                   Sources/CLibPQ/libpq.c
 C_HEADERS       := $(wildcard Sources/*/include/* Sources/CPAMTOTPShim/*/include/* Sources/CPAM/*)
 
 # libstdc++-12-dev: the tool's static Swift standard library links libstdc++ (the module needs none).
 # debhelper, lintian, dpkg-dev, fakeroot: make deb and its test. fail2ban: fail2ban-regex for the filter
 # test. systemd-journal-remote: writes the journal file the Troubleshooting advice is tested on.
 # strace: counts the module's fsyncs (test_faults.py).
-DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
+DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libpq-dev postgresql libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
                 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \

@@ -38,7 +38,11 @@ let package = Package(
         // Pure decisions: no PAM, no files, no clock.
         .target(name: "TOTPCore", dependencies: ["TOTPCrypto"], swiftSettings: moduleSwiftSettings),
         // Files: secure open, ownership and mode checks, locking, atomic rewrite.
-        .target(name: "TOTPStorage", dependencies: ["TOTPCore", "TOTPCrypto", "CTOTPSystem"], swiftSettings: moduleSwiftSettings),
+        .target(
+            name: "TOTPStorage", dependencies: ["TOTPCore", "TOTPCrypto", "CTOTPSystem", "CLibPQ"], swiftSettings: moduleSwiftSettings),
+        // C: loads libpq on first use (dlopen), only where a PostgreSQL store is configured, and
+        // bounds every wait for the database with poll(2); see its header for why.
+        .target(name: "CLibPQ", cSettings: [.unsafeFlags(["-I/usr/include/postgresql"])]),
         // The C library as the module's Swift code sees it (Embedded Swift has no Glibc module), with
         // wrappers for what Swift cannot import (errno, variadic calls, setfsuid/setfsgid).
         .target(name: "CTOTPSystem"),

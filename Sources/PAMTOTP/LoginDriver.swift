@@ -6,10 +6,13 @@ import TOTPStorage
 /// TOTPCore) with libpam, the user database, the files and the clock, and decides nothing itself.
 struct LoginDriver {
     let pam: PAMHandle
-    /// The state directory, once opened.
-    private var store: StateStore?
-    /// The state lock, while `Login` holds it.
+    /// The state directory, once opened (without a store).
+    private var directory: StateStore?
+    /// The PostgreSQL store (`store=`), once connected.
+    private var store: Store?
+    /// The state lock, while `Login` holds it: a file's, or a store row's.
     private var locked: StateStore.LockedState?
+    private var lockedRow: Store.Locked?
 
     init(pam: PAMHandle) {
         self.pam = pam
@@ -62,21 +65,44 @@ struct LoginDriver {
             do { return .enrollment(try EnrollmentStorage.load(path, account: account, inHome: inHome)) } catch {
                 return .enrollmentRefused(error)
             }
+        case .readStoredEnrollment(let settings, let account):
+            do {
+                guard let bytes = try connect(settings).enrollment(user: account.name) else { return .enrollment(nil) }
+                do { return .enrollment(try Enrollment.parse(bytes, account: account.name, accountLineRequired: true)) } catch {
+                    return .enrollmentRefused(error)
+                }
+            } catch {
+                return .failed(error.description)
+            }
         case .readDate:
             return .today(Self.today())
-        case .openState(let directory, let name):
+        case .openState(let path, let settings, let name):
             do {
-                let opened = try StateStore(path: directory)
-                store = opened
-                let place = try opened.unknownNames().place(of: name)
+                let place: (bucket: String, tag: String)
+                if let settings {
+                    place = try connect(settings).unknownNames().place(of: name)
+                } else {
+                    let opened = try StateStore(path: path)
+                    directory = opened
+                    place = try opened.unknownNames().place(of: name)
+                }
                 return .placed(bucket: place.bucket, tag: place.tag)
             } catch {
                 return .failed(error.description)
             }
-        case .lockState(let key):
-            guard let store else { return .failed("the state directory is not open") }
+        case .lockState(let key, let recovery):
+            if let store {
+                do {
+                    let row = try store.lock(user: key, recovery: recovery)
+                    lockedRow = row
+                    return .state(row.read(), now: Int64(time(nil)))
+                } catch {
+                    return .failed(error.description)
+                }
+            }
+            guard let directory else { return .failed("the state directory is not open") }
             do {
-                let lock = try store.lock(user: key)
+                let lock = try directory.lock(user: key)
                 do {
                     let state = try lock.read()
                     locked = lock
@@ -91,8 +117,16 @@ struct LoginDriver {
         case .releaseState(let state):
             defer { release() }
             guard let state else { return .released }
-            guard let locked else { return .failed("the state is not locked") }
-            do { try locked.write(state) } catch { return .failed(error.description) }
+            do {
+                if let lockedRow {
+                    try lockedRow.write(state)
+                } else {
+                    guard let locked else { return .failed("the state is not locked") }
+                    try locked.write(state)
+                }
+            } catch {
+                return .failed(error.description)
+            }
             return .released
         case .readAuthToken:
             return .authToken(pam.authToken())
@@ -108,6 +142,16 @@ struct LoginDriver {
     private mutating func release() {
         locked?.release()
         locked = nil
+        lockedRow?.release()
+        lockedRow = nil
+    }
+
+    /// The store, connected on first use; one connection serves the whole login.
+    private mutating func connect(_ settings: ModuleOptions.StoreSettings) throws(StorageError) -> Store {
+        if let store { return store }
+        let connected = try Store(file: settings.file, timeout: settings.timeout)
+        store = connected
+        return connected
     }
 
     private static func syslogPriority(_ priority: LogPriority) -> Int32 {

@@ -66,6 +66,9 @@ public struct Login {
         /// A name that is no account: the locations are looked at for `standIn`, and what is found
         /// is never used.
         case standInEnrollment(template: Int)
+        /// The enrollment in the store; for a name that is no account (`real` false), `standIn`'s,
+        /// whatever is found is never used.
+        case storedEnrollment(real: Bool)
         case today(reason: String)
         case statePlace
         case earlyState
@@ -168,6 +171,19 @@ public struct Login {
             return enrollmentRefused(refusal, path: path)
         case (.standInEnrollment(let template), .enrollment), (.standInEnrollment(let template), .enrollmentRefused):
             return findEnrollment(from: template + 1)
+        case (.storedEnrollment(let real), .enrollment(let found)):
+            guard real else { return notEnrolled("unknown-user") }
+            guard let found else { return notEnrolled("not-enrolled") }
+            enrollment = found
+            return openState()
+        case (.storedEnrollment(let real), .enrollmentRefused(let refusal)):
+            guard real else { return notEnrolled("unknown-user") }
+            return enrollmentRefused(refusal, path: "store")
+        case (.storedEnrollment, .failed(let reason)):
+            // Whether the user is enrolled cannot be known: neither nullok nor anything else lets
+            // them in (pam_totp(8), "Several servers").
+            log(.error, "store error", ["error": reason])
+            return finish(.systemError)
         case (.today(let reason), .today(let today)):
             if let until = options.nullokUntil, today < until, let text = options.nullokUntilText {
                 log(.info, "skipped", ["reason": reason, "nullok-until": text])
@@ -206,7 +222,7 @@ public struct Login {
             return end(ending)
         case (.rememberChoice, .text(let text)):
             guard let text, LoginMessage.isYes(text) else { return finish(.success) }
-            return ask(.lockState(key: key), then: .rememberState)
+            return ask(.lockState(key: key, recovery: enrollment?.recovery), then: .rememberState)
         case (.rememberState, .state(var state, let now)):
             guard let device, let duration = options.remember, let enrollment else { return unexpected() }
             state.remember(device, enrollment: enrollment.identifier, now: now, duration: duration)
@@ -344,6 +360,9 @@ public struct Login {
     private mutating func findEnrollment(from index: Int) -> Step {
         let account = self.account ?? Self.standIn
         let real = self.account != nil
+        if let store = options.store {
+            return ask(.readStoredEnrollment(store: store, account: account), then: .storedEnrollment(real: real))
+        }
         let templates = options.secretTemplates
         var index = index
         while index < templates.count {
@@ -408,7 +427,7 @@ public struct Login {
     /// Every login places the name among the shared files of unknown names, whether or not it is an
     /// account, so that a login of either does the same work before its first prompt.
     private mutating func openState() -> Step {
-        ask(.openState(directory: options.stateDirectory, name: typed), then: .statePlace)
+        ask(.openState(directory: options.stateDirectory, store: options.store, name: typed), then: .statePlace)
     }
 
     /// The state: the account's own, or for a name that is no account, its share of one of a fixed
@@ -424,7 +443,7 @@ public struct Login {
         if options.remember != nil && decoyReason == nil {
             device = DeviceIdentity.find(authInfo: authInfo, remoteHost: remoteHost)
         }
-        return ask(.lockState(key: key), then: .earlyState)
+        return ask(.lockState(key: key, recovery: enrollment?.recovery), then: .earlyState)
     }
 
     /// A remembered device, or a throttled source: one locked read decides both, and the lock is
@@ -541,7 +560,7 @@ public struct Login {
             log(.error, "state error", ["error": error.description])
             return finish(.systemError)
         }
-        return ask(.lockState(key: key), then: .codeState(attempt: attempt, empty: empty))
+        return ask(.lockState(key: key, recovery: enrollment.recovery), then: .codeState(attempt: attempt, empty: empty))
     }
 
     /// What follows a decided answer: success, the offer to remember, another attempt, or the end.
@@ -585,7 +604,7 @@ public struct Login {
     private mutating func offerToRemember() -> Step {
         guard device != nil, let duration = options.remember else { return finish(.success) }
         if options.rememberAsk { return ask(.ask(LoginMessage.rememberQuestion(duration)), then: .rememberChoice) }
-        return ask(.lockState(key: key), then: .rememberState)
+        return ask(.lockState(key: key, recovery: enrollment?.recovery), then: .rememberState)
     }
 
     // MARK: - Messages

@@ -1,3 +1,5 @@
+import TOTPCrypto
+
 /// What a login tells the user: the messages and prompts of `Login`, word for word (the integration
 /// and end-to-end tests read them from real clients).
 enum LoginMessage {
@@ -37,7 +39,7 @@ enum LoginMessage {
 
     /// Whether an answer to `rememberQuestion` is yes: "y" or "yes" in any case, blanks ignored.
     static func isYes(_ answer: String) -> Bool {
-        let word = answer.lowercased().filter { $0 != " " && $0 != "\t" }
+        let word = answer.asciiLowercased.filter { $0 != " " && $0 != "\t" }
         return word == "y" || word == "yes"
     }
 

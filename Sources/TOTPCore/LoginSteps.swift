@@ -38,14 +38,22 @@ extension Login {
         /// Read, parse and check the account's enrollment at `path` (TOTPStorage's
         /// `EnrollmentStorage.load`): `.enrollment` (nil for no file) or `.enrollmentRefused`.
         case readEnrollment(path: String, account: Account, inHome: Bool)
+        /// Connect to the PostgreSQL store if not yet connected, then read and check the account's
+        /// enrollment there (TOTPStorage's `Store`): `.enrollment` (nil for none),
+        /// `.enrollmentRefused` or `.failed` (the store cannot be reached or used).
+        case readStoredEnrollment(store: ModuleOptions.StoreSettings, account: Account)
         /// Today's local date, as days since 1970-01-01: `.today`.
         case readDate
-        /// Open the state directory, and place the name as typed among the shared files of names
-        /// that are no account (TOTPStorage's `UnknownNames`): `.placed` or `.failed`.
-        case openState(directory: String, name: String)
+        /// Open the state directory, or the store if there is one (connecting if not yet connected),
+        /// and place the name as typed among the shared records of names that are no account
+        /// (TOTPStorage's `UnknownNames`): `.placed` or `.failed`. Later state requests go where this
+        /// one went.
+        case openState(directory: String, store: ModuleOptions.StoreSettings?, name: String)
         /// Take the lock of `key`'s state, then read the state and the clock: `.state` or `.failed`
-        /// (and the lock is not held). The lock is held until `releaseState`.
-        case lockState(key: String)
+        /// (and the lock is not held). The lock is held until `releaseState`. `recovery`: the
+        /// enrollment's recovery codes, which the store needs to tell which were used (the files
+        /// record that in the state).
+        case lockState(key: String, recovery: RecoverySet?)
         /// Write `write` if there is one, then release the lock: `.released` or `.failed` (and the
         /// lock is released all the same).
         case releaseState(write: UserState?)

@@ -1,3 +1,5 @@
+import TOTPCrypto
+
 /// The module's options, as written after `pam_totp.so` in a pam.d file (pam_totp(8)).
 public struct ModuleOptions: Equatable, Sendable {
     public static let defaultSecret = "~/.pam_totp"
@@ -13,6 +15,10 @@ public struct ModuleOptions: Equatable, Sendable {
     /// The enrollment locations in `secret`, in the order they are looked at; the first holding a file wins.
     public private(set) var secretTemplates = [defaultSecret]
     public var stateDirectory = defaultState
+    /// `store=FILE` and `store_timeout=`: enrollments and state in PostgreSQL instead of files.
+    public var store: StoreSettings?
+    /// `store_timeout=` as given, applied to `store` whichever comes first.
+    public private(set) var storeTimeout = StoreSettings.defaultTimeout
     public var window = 1
     public var retries = 3
     public var prompt = defaultPrompt
@@ -53,6 +59,21 @@ public struct ModuleOptions: Equatable, Sendable {
     public var messagePrompt = false
 
     public enum FirstPass: Equatable, Sendable { case no, tryFirst, useFirst }
+
+    /// Where the PostgreSQL store is described (`store=`), and how long any wait for it may last.
+    public struct StoreSettings: Equatable, Sendable {
+        public static let defaultTimeout = 3
+        public static let timeoutRange = 1...60
+        /// The root-only file holding the libpq connection string.
+        public var file: String
+        /// Seconds: the bound on connecting (per host) and on each statement.
+        public var timeout: Int
+
+        public init(file: String, timeout: Int = defaultTimeout) {
+            self.file = file
+            self.timeout = timeout
+        }
+    }
 
     public static let defaultForwardPrompt = "Password & verification code: "
 
@@ -166,6 +187,15 @@ public struct ModuleOptions: Equatable, Sendable {
                     throw .invalidValue(option: shortName, value: String(text.prefix(80)), expected: "expected an absolute directory path")
                 }
                 options.stateDirectory = text
+            case "store":
+                let text = try required()
+                guard text.hasPrefix("/") else {
+                    throw .invalidValue(option: shortName, value: String(text.prefix(80)), expected: "expected an absolute file path")
+                }
+                options.store = StoreSettings(file: text, timeout: options.storeTimeout)
+            case "store_timeout":
+                options.storeTimeout = try integer(StoreSettings.timeoutRange)
+                options.store?.timeout = options.storeTimeout
             case "window":
                 options.window = try integer(TOTPVerifier.windowRange)
             case "retries":
@@ -260,7 +290,7 @@ public struct ModuleOptions: Equatable, Sendable {
         }
         // ocserv treats a prompt that starts with "Password" as its password field: right for the one
         // field of forward_pass, wrong for a code prompt of its own.
-        if !options.forwardPass && options.prompt.lowercased().hasPrefix("password") {
+        if !options.forwardPass && options.prompt.asciiLowercased.hasPrefix("password") {
             throw .invalidValue(
                 option: "prompt", value: String(options.prompt.prefix(40)),
                 expected: "a code prompt must not start with 'Password' (only a forward_pass prompt may)")

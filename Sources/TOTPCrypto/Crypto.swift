@@ -12,7 +12,7 @@ public enum HashAlgorithm: String, CaseIterable, Sendable {
 
     /// Parses a name as written in enrollment files and otpauth URIs; case-insensitive, accepts "SHA-1".
     public init?(name: String) {
-        let cleaned = String(name.uppercased().filter { $0 != "-" })
+        let cleaned = String(name.asciiUppercased.filter { $0 != "-" })
         self.init(rawValue: cleaned)
     }
 

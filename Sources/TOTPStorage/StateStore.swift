@@ -166,7 +166,7 @@ extension StateStore {
 public struct UnknownNames {
     private let key: Secret
 
-    fileprivate init(key: Secret) {
+    init(key: Secret) {
         self.key = key
     }
 

@@ -11,6 +11,8 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case insecureDirectory(path: String, reason: String)
     case system(operation: String, path: String, errno: Errno)
     case malformed(path: String, error: String)
+    /// The PostgreSQL store (`store=FILE`) could not be reached or refused a statement.
+    case store(path: String, error: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
         case .insecureDirectory(let path, let reason): return "\(path): \(reason)"
         case .system(let operation, let path, let errno): return "\(path): \(operation) failed: \(errno)"
         case .malformed(let path, let error): return "\(path): malformed: \(error)"
+        case .store(let path, let error): return "store \(path): \(error)"
         }
     }
 

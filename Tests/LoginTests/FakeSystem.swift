@@ -32,6 +32,8 @@ final class FakeSystem {
     /// The module's state, by key (an account's name, or a shared file of unknown names).
     var states: [String: UserState] = [:]
     var openStateError: String?
+    /// With `store=`: why the store cannot be used, or nil; enrollments there are `enrollments["store:NAME"]`.
+    var storeError: String?
     var lockError: String?
     /// Why writing the state fails, once `writesBeforeError` writes of a login succeeded.
     var writeError: String?
@@ -74,7 +76,7 @@ final class FakeSystem {
     var errors: [String] { shown.compactMap { if case .error(let text) = $0 { text } else { nil } } }
     var infos: [String] { shown.compactMap { if case .info(let text) = $0 { text } else { nil } } }
     /// The state keys that were locked, in order.
-    var locks: [String] { requests.compactMap { if case .lockState(let key) = $0 { key } else { nil } } }
+    var locks: [String] { requests.compactMap { if case .lockState(let key, _) = $0 { key } else { nil } } }
 
     // MARK: Setting up
 
@@ -179,12 +181,16 @@ final class FakeSystem {
         case .readEnrollment(let path, _, _):
             if let refusal = refusedEnrollments[path] { return .enrollmentRefused(refusal) }
             return .enrollment(enrollments[path])
+        case .readStoredEnrollment(_, let account):
+            if let storeError { return .failed(storeError) }
+            if let refusal = refusedEnrollments["store:" + account.name] { return .enrollmentRefused(refusal) }
+            return .enrollment(enrollments["store:" + account.name])
         case .readDate:
             return .today(today)
         case .openState:
             if let openStateError { return .failed(openStateError) }
             return .placed(bucket: "unknown 7", tag: "0011223344556677")
-        case .lockState(let key):
+        case .lockState(let key, _):
             XCTAssertNil(lockedKey, "locked \(key) while holding the lock of \(lockedKey ?? "")")
             if let lockError { return .failed(lockError) }
             lockedKey = key

@@ -7,7 +7,7 @@ import XCTest
 final class OrderTests: XCTestCase {
     func testASuccessfulLogin() throws {
         let system = FakeSystem()
-        try system.enroll()
+        let recovery = try system.enroll().recovery
         XCTAssertEqual(system.login(answers: [system.code()]), .success)
         let account = system.accounts[0]
         var written = UserState()
@@ -21,13 +21,13 @@ final class OrderTests: XCTestCase {
                 .getUser,
                 .lookUpAccount(name: "alice"),
                 .readEnrollment(path: "/home/alice/.pam_totp", account: account, inHome: true),
-                .openState(directory: "/var/lib/pam-totp", name: "alice"),
-                .lockState(key: "alice"),
+                .openState(directory: "/var/lib/pam-totp", store: nil, name: "alice"),
+                .lockState(key: "alice", recovery: recovery),
                 .releaseState(write: nil),
                 .prompt("Verification code: "),
                 // Whether the answer is the password an earlier module read.
                 .readAuthToken,
-                .lockState(key: "alice"),
+                .lockState(key: "alice", recovery: recovery),
                 .releaseState(write: written),
             ])
     }
@@ -55,10 +55,10 @@ final class OrderTests: XCTestCase {
 
     func testARecoveryCodeIsDecidedInOneLockedSection() throws {
         let system = FakeSystem()
-        try system.enroll(recoveryCodes: ["kf7q-m2xd-9pwa"])
+        let recovery = try system.enroll(recoveryCodes: ["kf7q-m2xd-9pwa"]).recovery
         XCTAssertEqual(system.login(answers: ["kf7q-m2xd-9pwa"]), .success)
         // The hash was made between the answer and the lock: nothing but the lock comes between.
-        XCTAssertEqual(Array(system.requests.suffix(3).prefix(2)), [.readAuthToken, .lockState(key: "alice")])
+        XCTAssertEqual(Array(system.requests.suffix(3).prefix(2)), [.readAuthToken, .lockState(key: "alice", recovery: recovery)])
         guard case .releaseState(let written?) = system.requests.last else { return XCTFail("\(system.requests)") }
         XCTAssertEqual(written.usedRecovery.count, 1)
     }

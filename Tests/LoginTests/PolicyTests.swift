@@ -324,6 +324,6 @@ final class PolicyTests: XCTestCase {
         XCTAssertEqual(system.locks, ["alice", "alice"])
         XCTAssertEqual(
             system.requests.first { if case .openState = $0 { true } else { false } },
-            .openState(directory: "/var/lib/pam-totp", name: "ALICE"))
+            .openState(directory: "/var/lib/pam-totp", store: nil, name: "ALICE"))
     }
 }

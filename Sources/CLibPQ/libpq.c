@@ -1,0 +1,257 @@
+#include "ctotp_libpq.h"
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libpq-fe.h>
+
+/* Declared with the header's own prototypes, so a mismatch is a compile error. */
+static struct {
+    __typeof__(PQconnectdbParams) *connectdb_params;
+    __typeof__(PQstatus) *status;
+    __typeof__(PQerrorMessage) *error_message;
+    __typeof__(PQfinish) *finish;
+    __typeof__(PQsendQueryParams) *send_query_params;
+    __typeof__(PQsocket) *socket;
+    __typeof__(PQconsumeInput) *consume_input;
+    __typeof__(PQisBusy) *is_busy;
+    __typeof__(PQgetResult) *get_result;
+    __typeof__(PQresultStatus) *result_status;
+    __typeof__(PQresultErrorMessage) *result_error_message;
+    __typeof__(PQntuples) *ntuples;
+    __typeof__(PQnfields) *nfields;
+    __typeof__(PQgetisnull) *getisnull;
+    __typeof__(PQgetvalue) *getvalue;
+    __typeof__(PQgetlength) *getlength;
+    __typeof__(PQclear) *clear;
+    __typeof__(PQflush) *flush;
+    __typeof__(PQsetnonblocking) *setnonblocking;
+} libpq;
+static const char *load_error;
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+
+static void *symbol(void *handle, const char *name) {
+    void *found = dlsym(handle, name);
+    if (found == NULL && load_error == NULL) load_error = "a libpq function is missing";
+    return found;
+}
+
+#define LOAD(field, name) libpq.field = (__typeof__(libpq.field))symbol(handle, name)
+
+static void load(void) {
+    /* RTLD_NODELETE: libpq and what it loads (OpenSSL) keep state and thread keys; unloading them
+       while the host process lives is not supported by them. */
+    void *handle = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    if (handle == NULL) {
+        const char *why = dlerror();
+        load_error = why != NULL ? why : "dlopen failed";
+        return;
+    }
+    LOAD(connectdb_params, "PQconnectdbParams");
+    LOAD(status, "PQstatus");
+    LOAD(error_message, "PQerrorMessage");
+    LOAD(finish, "PQfinish");
+    LOAD(send_query_params, "PQsendQueryParams");
+    LOAD(socket, "PQsocket");
+    LOAD(consume_input, "PQconsumeInput");
+    LOAD(is_busy, "PQisBusy");
+    LOAD(get_result, "PQgetResult");
+    LOAD(result_status, "PQresultStatus");
+    LOAD(result_error_message, "PQresultErrorMessage");
+    LOAD(ntuples, "PQntuples");
+    LOAD(nfields, "PQnfields");
+    LOAD(getisnull, "PQgetisnull");
+    LOAD(getvalue, "PQgetvalue");
+    LOAD(getlength, "PQgetlength");
+    LOAD(clear, "PQclear");
+    LOAD(flush, "PQflush");
+    LOAD(setnonblocking, "PQsetnonblocking");
+}
+
+static int loaded(char *error, size_t error_size) {
+    if (pthread_once(&load_once, load) != 0 || load_error != NULL) {
+        snprintf(error, error_size, "cannot load libpq.so.5: %s", load_error != NULL ? load_error : "pthread_once failed");
+        return 0;
+    }
+    return 1;
+}
+
+/* libpq's messages end with a newline; the log line must not. */
+static void copy_error(char *error, size_t error_size, const char *prefix, const char *message) {
+    snprintf(error, error_size, "%s%s", prefix, message != NULL ? message : "");
+    for (size_t n = strlen(error); n > 0 && (error[n - 1] == '\n' || error[n - 1] == '\r'); n--) error[n - 1] = '\0';
+    for (char *c = error; *c != '\0'; c++) if (*c == '\n' || *c == '\t') *c = ' ';
+}
+
+struct ctotp_pq_connection {
+    PGconn *conn;
+    int broken;
+};
+
+/* The store file's lines without blank lines and # comments, joined by spaces, or NULL if none. */
+static char *connection_string(const unsigned char *file, size_t length) {
+    char *out = calloc(1, length + 1);
+    if (out == NULL) return NULL;
+    size_t used = 0;
+    for (size_t start = 0; start < length;) {
+        size_t end = start;
+        while (end < length && file[end] != '\n') end++;
+        size_t from = start;
+        while (from < end && (file[from] == ' ' || file[from] == '\t')) from++;
+        if (from < end && file[from] != '#') {
+            if (used > 0) out[used++] = ' ';
+            for (size_t i = from; i < end; i++)
+                if (file[i] != '\r') out[used++] = file[i] == '\0' ? ' ' : (char)file[i];
+        }
+        start = end + 1;
+    }
+    if (used == 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, int timeout_seconds, char *error,
+                                      size_t error_size) {
+    if (!loaded(error, error_size)) return NULL;
+    char *conninfo = connection_string(file, length);
+    if (conninfo == NULL) {
+        copy_error(error, error_size, "", "the file holds no connection string");
+        return NULL;
+    }
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", timeout_seconds < 1 ? 1 : timeout_seconds);
+    /* Later keywords override what the expanded connection string says: the bound is ours. */
+    const char *const keywords[] = {"dbname", "connect_timeout", "application_name", NULL};
+    const char *const values[] = {conninfo, timeout, "pam_totp", NULL};
+    PGconn *conn = libpq.connectdb_params(keywords, values, 1);
+    explicit_bzero(conninfo, strlen(conninfo));
+    free(conninfo);
+    if (conn == NULL) {
+        copy_error(error, error_size, "", "out of memory");
+        return NULL;
+    }
+    if (libpq.status(conn) != CONNECTION_OK || libpq.setnonblocking(conn, 1) != 0) {
+        copy_error(error, error_size, "cannot connect: ", libpq.error_message(conn));
+        libpq.finish(conn);
+        return NULL;
+    }
+    ctotp_pq_connection *connection = calloc(1, sizeof *connection);
+    if (connection == NULL) {
+        libpq.finish(conn);
+        copy_error(error, error_size, "", "out of memory");
+        return NULL;
+    }
+    connection->conn = conn;
+    return connection;
+}
+
+static long long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Waits until the socket is ready for `events` or the deadline passes: 1 ready, 0 not. */
+static int wait_for(PGconn *conn, short events, long long deadline) {
+    for (;;) {
+        long long left = deadline - now_ms();
+        if (left <= 0) return 0;
+        struct pollfd p = {.fd = libpq.socket(conn), .events = events};
+        int n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (n > 0) return 1;
+        if (n < 0 && errno != EINTR) return 0;
+    }
+}
+
+ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *statement, int count,
+                               const char *const *values, int timeout_seconds, char *error, size_t error_size) {
+    if (connection == NULL || connection->broken) {
+        copy_error(error, error_size, "", "the connection to the store was lost");
+        return NULL;
+    }
+    PGconn *conn = connection->conn;
+    long long deadline = now_ms() + (long long)(timeout_seconds < 1 ? 1 : timeout_seconds) * 1000;
+    if (!libpq.send_query_params(conn, statement, count, NULL, values, NULL, NULL, 0)) {
+        connection->broken = 1;
+        copy_error(error, error_size, "", libpq.error_message(conn));
+        return NULL;
+    }
+    int flushed;
+    while ((flushed = libpq.flush(conn)) == 1) {
+        if (!wait_for(conn, POLLOUT | POLLIN, deadline)) goto timeout;
+    }
+    if (flushed < 0) goto lost;
+    PGresult *kept = NULL;
+    for (;;) {
+        while (libpq.is_busy(conn)) {
+            if (!wait_for(conn, POLLIN, deadline)) {
+                if (kept != NULL) libpq.clear(kept);
+                goto timeout;
+            }
+            if (!libpq.consume_input(conn)) {
+                if (kept != NULL) libpq.clear(kept);
+                goto lost;
+            }
+        }
+        PGresult *result = libpq.get_result(conn);
+        if (result == NULL) break;
+        if (kept == NULL) kept = result;
+        else libpq.clear(result);
+    }
+    if (kept == NULL) goto lost;
+    ExecStatusType status = libpq.result_status(kept);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        copy_error(error, error_size, "", libpq.result_error_message(kept));
+        ctotp_pq_clear((ctotp_pq_result *)kept);
+        return NULL;
+    }
+    return (ctotp_pq_result *)kept;
+timeout:
+    connection->broken = 1;
+    snprintf(error, error_size, "no answer from the store within %d s", timeout_seconds < 1 ? 1 : timeout_seconds);
+    return NULL;
+lost:
+    connection->broken = 1;
+    copy_error(error, error_size, "", libpq.error_message(conn));
+    return NULL;
+}
+
+int ctotp_pq_usable(ctotp_pq_connection *connection) {
+    return connection != NULL && !connection->broken && libpq.status(connection->conn) == CONNECTION_OK;
+}
+
+int ctotp_pq_rows(const ctotp_pq_result *result) { return libpq.ntuples((const PGresult *)result); }
+
+int ctotp_pq_is_null(const ctotp_pq_result *result, int row, int column) {
+    return libpq.getisnull((const PGresult *)result, row, column);
+}
+
+const char *ctotp_pq_value(const ctotp_pq_result *result, int row, int column) {
+    return libpq.getvalue((const PGresult *)result, row, column);
+}
+
+int ctotp_pq_length(const ctotp_pq_result *result, int row, int column) {
+    return libpq.getlength((const PGresult *)result, row, column);
+}
+
+void ctotp_pq_clear(ctotp_pq_result *result) {
+    if (result == NULL) return;
+    const PGresult *r = (const PGresult *)result;
+    int rows = libpq.ntuples(r), columns = libpq.nfields(r);
+    for (int row = 0; row < rows; row++)
+        for (int column = 0; column < columns; column++)
+            explicit_bzero(libpq.getvalue(r, row, column), (size_t)libpq.getlength(r, row, column));
+    libpq.clear((PGresult *)result);
+}
+
+void ctotp_pq_finish(ctotp_pq_connection *connection) {
+    if (connection == NULL) return;
+    libpq.finish(connection->conn);
+    free(connection);
+}
