@@ -30,6 +30,7 @@ static struct {
     __typeof__(PQclear) *clear;
     __typeof__(PQflush) *flush;
     __typeof__(PQsetnonblocking) *setnonblocking;
+    __typeof__(PQsetNoticeProcessor) *set_notice_processor;
 } libpq;
 static const char *load_error;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -70,6 +71,14 @@ static void load(void) {
     LOAD(clear, "PQclear");
     LOAD(flush, "PQflush");
     LOAD(setnonblocking, "PQsetnonblocking");
+    LOAD(set_notice_processor, "PQsetNoticeProcessor");
+}
+
+/* The server's notices (NOTICE, WARNING) would go to stderr, which in sshd or ocserv may be the
+   client's or nobody's: they are dropped. Errors are reported through the results. */
+static void ignore_notice(void *argument, const char *message) {
+    (void)argument;
+    (void)message;
 }
 
 static int loaded(char *error, size_t error_size) {
@@ -136,6 +145,7 @@ ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, 
         copy_error(error, error_size, "", "out of memory");
         return NULL;
     }
+    libpq.set_notice_processor(conn, ignore_notice, NULL);
     if (libpq.status(conn) != CONNECTION_OK || libpq.setnonblocking(conn, 1) != 0) {
         copy_error(error, error_size, "cannot connect: ", libpq.error_message(conn));
         libpq.finish(conn);

@@ -113,6 +113,19 @@ public final class Store {
         return Rows(result)
     }
 
+    /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
+    public func transaction<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
+        try execute("BEGIN")
+        do throws(StorageError) {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            if isUsable { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
     /// Whether the connection can take another statement (it cannot after a timeout).
     public var isUsable: Bool { ctotp_pq_usable(connection) != 0 }
 

@@ -29,7 +29,15 @@ struct CommonOptions: ParsableArguments {
             "The module's state directory (default: the configuration's state=, else /var/lib/pam-totp). Used as root.", valueName: "dir"))
     var state: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The PostgreSQL store's file (a root-only libpq connection string), as the module's store= (default: the configuration's store=). Root only.",
+            valueName: "file"))
+    var store: String?
+
     func validate() throws {
+        if let store, !store.hasPrefix("/") { throw ValidationError("--store must be an absolute path") }
         if let secret {
             do { _ = try PathTemplate.list(secret) } catch { throw ValidationError("--secret \(secret): \(error.description)") }
         }
@@ -38,8 +46,8 @@ struct CommonOptions: ParsableArguments {
         if let state, !state.hasPrefix("/") { throw ValidationError("--state must be an absolute path") }
     }
 
-    /// The site configuration, then the account to act on and its enrollment file.
-    func resolve() throws -> Target {
+    /// The options in force: the site configuration's, with this command's flags over them.
+    func siteOptions() throws -> ModuleOptions {
         var options: ModuleOptions
         do {
             let arguments = try ConfigFile.read(config).map(ModuleOptions.configArguments) ?? []
@@ -51,6 +59,13 @@ struct CommonOptions: ParsableArguments {
             do { try options.setSecret(secret) } catch { throw SetupError("--secret \(secret): \(error.description)") }
         }
         if let state { options.stateDirectory = state }
+        if let store { options.store = ModuleOptions.StoreSettings(file: store, timeout: options.storeTimeout) }
+        return options
+    }
+
+    /// The site configuration, then the account to act on and where its enrollment is.
+    func resolve() throws -> Target {
+        let options = try siteOptions()
         let account: Account
         do {
             if let user {

@@ -6,7 +6,7 @@ import TOTPStorage
 /// the user's own file-system identity (so the file is theirs and no link of theirs is followed as
 /// root); in a central directory as root, owned by root, through a path checked from `/` that no
 /// link is followed in (`SecurePath`), and with an `account` line naming the user.
-struct EnrollmentFile {
+struct EnrollmentFile: EnrollmentPlace {
     let path: String
     let account: Account
     let inHome: Bool
@@ -41,12 +41,6 @@ struct EnrollmentFile {
             if error.isNotFound { return false }
             throw SetupError("existing enrollment: \(error.description)")
         }
-    }
-
-    /// Whether anything is at `path`, even a file the module would refuse (a link, a file with
-    /// insecure permissions): the module stops at it, so the tool must too.
-    var isPresent: Bool {
-        do { return try exists() } catch { return true }
     }
 
     /// Writes `enrollment` with an `account` line naming the user (atomically).

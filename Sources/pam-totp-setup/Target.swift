@@ -2,13 +2,13 @@ import Glibc
 import TOTPCore
 import TOTPStorage
 
-/// The user a command acts on, with the options in force and their enrollment file.
+/// The user a command acts on, with the options in force and where their enrollment is.
 struct Target {
     let account: Account
     let options: ModuleOptions
-    /// The enrollment this command uses: the first location that holds one, as the module looks
-    /// for it, or else where a new one is written (`init`).
-    let file: EnrollmentFile
+    /// The enrollment this command uses: with a store, the store's; else the first location that
+    /// holds one, as the module looks for it, or else where a new one is written (`init`).
+    let place: any EnrollmentPlace
     /// Locations this process cannot look into (root's, when run as a user): an enrollment there
     /// would win at login, but only root can see it.
     let hidden: [String]
@@ -25,6 +25,14 @@ struct Target {
     init(account: Account, options: ModuleOptions) throws {
         self.account = account
         self.options = options
+        if let store = options.store {
+            guard geteuid() == 0 else {
+                throw SetupError("enrollments are kept in the store (\(store.file)), which only root can use: ask an administrator")
+            }
+            place = StoredEnrollment(settings: store, account: account)
+            hidden = []
+            return
+        }
         var candidates: [EnrollmentFile] = []
         var hidden: [String] = []
         for template in options.secretTemplates {
@@ -50,12 +58,12 @@ struct Target {
             chosen = candidate
             break
         }
-        self.file = chosen
+        self.place = chosen
     }
 
     /// The enrollment, which must exist.
     func enrollment() throws -> Enrollment {
-        guard let enrollment = try file.read() else { throw SetupError("\(name) is not enrolled (\(file.path))") }
+        guard let enrollment = try place.read() else { throw SetupError("\(name) is not enrolled (\(place.path))") }
         return enrollment
     }
 
@@ -65,7 +73,11 @@ struct Target {
     }
 
     /// The module's state for this user, locked while `body` runs (root only: the state is root's).
-    func withState<T>(_ body: (StateStore.LockedState) throws -> T) throws -> T {
+    func withState<T>(_ body: (any LockedUserState) throws -> T) throws -> T {
+        if let stored = place as? StoredEnrollment {
+            // The store tells used recovery codes from the enrollment's set.
+            return try stored.withState(recovery: try place.read()?.recovery, body)
+        }
         guard geteuid() == 0 else {
             throw SetupError("the module's state (\(options.stateDirectory)) is root's: run this as root")
         }

@@ -64,12 +64,12 @@ struct Enroll: ParsableCommand {
         let target = try common.resolve()
         // Replacing an enrollment needs the same proof as removing it (`reset`): a current code or a
         // recovery code, unless root acts on someone else (--user).
-        if target.file.isPresent {
+        if target.place.isPresent {
             guard force else {
-                _ = try target.file.exists()  // a file the module refuses: say why
-                throw SetupError("\(target.name) is already enrolled (\(target.file.path)); use --force to replace the enrollment")
+                _ = try target.place.exists()  // a file the module refuses: say why
+                throw SetupError("\(target.name) is already enrolled (\(target.place.path)); use --force to replace the enrollment")
             }
-            if !(common.user != nil && getuid() == 0), let existing = try target.file.read() {
+            if !(common.user != nil && getuid() == 0), let existing = try target.place.read() {
                 try proveHolding(target, existing, allowRecovery: true, out: Output(json: json))
             }
         }
@@ -111,17 +111,17 @@ struct Enroll: ParsableCommand {
 
         let codes = try RecoveryCode.generate(count: recoveryCodes)
         enrollment.recovery = recoveryCodes > 0 ? try RecoverySet.make(codes: codes) : nil
-        try target.file.write(enrollment)
+        try target.place.write(enrollment)
 
         if json {
             print(
                 JSON.render([
-                    ("user", .string(target.name)), ("file", .string(target.file.path)), ("uri", .string(uri)),
+                    ("user", .string(target.name)), ("file", .string(target.place.path)), ("uri", .string(uri)),
                     ("secret", .string(Base32.encode(secret))), ("verified", .bool(!noVerify)),
                     ("recovery_codes", .array(codes.map(JSON.string))),
                 ]))
         } else {
-            out.prose("Enrolled \(target.name) (\(target.file.path)).")
+            out.prose("Enrolled \(target.name) (\(target.place.path)).")
             out.showRecoveryCodes(codes)
         }
     }

@@ -28,8 +28,8 @@ struct ImportGoogleAuthenticator: ParsableCommand {
     func run() throws {
         let target = try common.resolve()
         let source = file ?? target.account.home + "/.google_authenticator"
-        if !force, try target.file.exists() {
-            throw SetupError("\(target.name) is already enrolled (\(target.file.path)); use --force to replace the enrollment")
+        if !force, try target.place.exists() {
+            throw SetupError("\(target.name) is already enrolled (\(target.place.path)); use --force to replace the enrollment")
         }
         // A file in the user's home is read as the user; one elsewhere (an admin's central copy) as
         // root, with the whole path checked and no link in it followed, like a central enrollment's.
@@ -50,8 +50,8 @@ struct ImportGoogleAuthenticator: ParsableCommand {
         enrollment.recovery = imported.scratchCodes.isEmpty ? nil : try RecoverySet.make(codes: imported.scratchCodes)
         if enrollment.type == .totp && window != target.options.window { enrollment.window = window }
         try carryOverUsedSteps(imported, window: window, target: target)
-        try target.file.write(enrollment)
-        print("Imported \(source) for \(target.name) into \(target.file.path):")
+        try target.place.write(enrollment)
+        print("Imported \(source) for \(target.name) into \(target.place.path):")
         if enrollment.type == .hotp {
             print(
                 "  HOTP (counter-based), SHA1, 6 digits, next counter \(enrollment.counter); \(imported.scratchCodes.count) scratch codes became recovery codes."

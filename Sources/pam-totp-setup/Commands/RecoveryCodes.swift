@@ -28,7 +28,7 @@ struct RecoveryCodes: ParsableCommand {
         try proveHolding(target, enrollment, allowRecovery: true, out: out)
         let codes = try RecoveryCode.generate(count: count)
         enrollment.recovery = try RecoverySet.make(codes: codes)
-        try target.file.write(enrollment)
+        try target.place.write(enrollment)
         if json {
             print(JSON.render([("user", .string(target.name)), ("recovery_codes", .array(codes.map(JSON.string)))]))
         } else {

@@ -18,14 +18,14 @@ struct Reset: ParsableCommand {
         let out = Output(json: false)
         let byAdmin = common.user != nil && getuid() == 0
         if !byAdmin { try proveHolding(target, enrollment, allowRecovery: true, out: out) }
-        try target.file.remove()
+        try target.place.remove()
         if byAdmin {
-            logAdminAction("reset: removed the enrollment of user=\(target.name) file=\(target.file.path) by=\(invokingUser())")
+            logAdminAction("reset: removed the enrollment of user=\(target.name) file=\(target.place.path) by=\(invokingUser())")
         }
-        out.prose("Removed the enrollment of \(target.name) (\(target.file.path)).")
+        out.prose("Removed the enrollment of \(target.name) (\(target.place.path)).")
         // Another location may hold an older enrollment, which the module now uses.
-        if let next = try? common.resolve(), next.file.path != target.file.path, (try? next.file.exists()) == true {
-            out.prose("WARNING: the enrollment in \(next.file.path) is the one logins use now.")
+        if let next = try? common.resolve(), next.place.path != target.place.path, (try? next.place.exists()) == true {
+            out.prose("WARNING: the enrollment in \(next.place.path) is the one logins use now.")
         } else if byAdmin {
             out.prose("WARNING: logins of \(target.name) that need a code now fail until they are enrolled again:")
             out.prose("  pam-totp-setup enroll --user \(target.name)")

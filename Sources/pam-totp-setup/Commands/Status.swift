@@ -16,11 +16,11 @@ struct Status: ParsableCommand {
 
     func run() throws {
         let target = try common.resolve()
-        guard let enrollment = try target.file.read() else {
+        guard let enrollment = try target.place.read() else {
             if json {
-                print(JSON.render([("user", .string(target.name)), ("enrolled", .bool(false)), ("file", .string(target.file.path))]))
+                print(JSON.render([("user", .string(target.name)), ("enrolled", .bool(false)), ("file", .string(target.place.path))]))
             } else {
-                print("\(target.name) is not enrolled (no \(target.file.path)).")
+                print("\(target.name) is not enrolled (no \(target.place.path)).")
                 if !target.hidden.isEmpty {
                     print(
                         "An administrator may also keep enrollments in \(target.hidden.joined(separator: ", ")), which only root can see.")
@@ -38,7 +38,7 @@ struct Status: ParsableCommand {
         if json {
             print(
                 JSON.render([
-                    ("user", .string(target.name)), ("enrolled", .bool(true)), ("file", .string(target.file.path)),
+                    ("user", .string(target.name)), ("enrolled", .bool(true)), ("file", .string(target.place.path)),
                     ("type", .string(enrollment.type.rawValue)), ("algorithm", .string(p.algorithm.rawValue)),
                     ("digits", .number(p.digits)),
                     ("period", enrollment.type == .totp ? .number(p.period) : .null), ("window", .number(window)),
@@ -64,7 +64,7 @@ struct Status: ParsableCommand {
                 ]))
             return
         }
-        print("\(target.name) is enrolled (\(target.file.path)).")
+        print("\(target.name) is enrolled (\(target.place.path)).")
         if enrollment.type == .hotp {
             print("  Codes:          HOTP (counter-based token), \(p.algorithm.rawValue), \(p.digits) digits")
         } else {

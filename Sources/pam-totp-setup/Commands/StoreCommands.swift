@@ -1,0 +1,246 @@
+import ArgumentParser
+import Glibc
+import TOTPCore
+import TOTPCrypto
+import TOTPStorage
+
+/// `pam-totp-setup store …`: the PostgreSQL store's schema, and moving a host's files into it and
+/// back (docs/STORE.md, docs/SEVERAL-SERVERS.md).
+struct StoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Set up the PostgreSQL store, and move this host's enrollments and state into it or out of it.",
+        subcommands: [StoreInit.self, StoreImport.self, StoreExport.self])
+}
+
+/// The store to use: `--store`, else the site configuration's `store=`.
+private func storeSettings(_ common: CommonOptions) throws -> (ModuleOptions, ModuleOptions.StoreSettings) {
+    guard geteuid() == 0 else { throw SetupError("the store's file is root's: run this as root") }
+    let options = try common.siteOptions()
+    guard let settings = options.store else {
+        throw SetupError("no store: give --store FILE, or set store= in \(common.config)")
+    }
+    return (options, settings)
+}
+
+private func connect(_ settings: ModuleOptions.StoreSettings) throws -> Store {
+    do { return try Store(file: settings.file, timeout: settings.timeout) } catch { throw SetupError(error.description) }
+}
+
+struct StoreInit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "Create or update the store's schema (pam_totp, version 1); safe to run again.",
+        discussion: """
+            Run with a store file whose role may create a schema. With --grant ROLE, the role the servers \
+            connect as gets exactly what logins need: reading enrollments, reading and writing state, \
+            deleting used recovery codes.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: ArgumentHelp("Grant the servers' role what a login needs.", valueName: "role"))
+    var grant: String?
+
+    func validate() throws {
+        if let grant {
+            guard !grant.isEmpty, grant.utf8.count <= 63,
+                grant.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }),
+                !(grant.utf8.first! >= 0x30 && grant.utf8.first! <= 0x39)
+            else { throw ValidationError("--grant: '\(grant.prefix(63))' is not a role name (lower-case letters, digits, _)") }
+        }
+    }
+
+    func run() throws {
+        let (_, settings) = try storeSettings(common)
+        let store = try connect(settings)
+        let key = Hex.encode(try Crypto.randomBytes(32))
+        let version: Int = try storeCall { () throws(StorageError) in
+            try store.transaction { () throws(StorageError) in
+                // One init at a time: the schema's statements are not safe to run twice at once.
+                try store.execute("SELECT pg_advisory_xact_lock(7274157)")
+                for statement in StoreSchema.version1 { try store.execute(statement) }
+                let newest = Int(try store.execute("SELECT max(version) FROM pam_totp.schema_version").text(0, 0) ?? "") ?? 0
+                guard newest <= Store.schemaVersion else { return newest }
+                try store.execute("INSERT INTO pam_totp.schema_version (version) VALUES (1) ON CONFLICT DO NOTHING")
+                try store.execute(
+                    "INSERT INTO pam_totp.settings (name, value) VALUES ('unknown-names-key', $1) ON CONFLICT DO NOTHING",
+                    [.secret(Secret(Array(key.utf8)))])
+                if let grant {
+                    // A role name cannot be a parameter: it is checked above and quoted by the server.
+                    try store.execute("SELECT set_config('pam_totp.grantee', $1, true)", [.text(grant)])
+                    try store.execute(StoreSchema.grant)
+                }
+                return Store.schemaVersion
+            }
+        }
+        guard version <= Store.schemaVersion else {
+            throw SetupError(
+                "the store's schema is version \(version), made by a newer pam-totp; this one knows version \(Store.schemaVersion)")
+        }
+        print("The store (\(settings.file)) has the pam_totp schema, version \(Store.schemaVersion).")
+        if let grant { print("Role \(grant) may read enrollments, read and write state, and delete used recovery codes.") }
+    }
+}
+
+/// Every user this command covers: `--user`, or every account of the user database.
+private func accounts(_ common: CommonOptions) throws -> [Account] {
+    if let user = common.user {
+        guard let found = try Account.lookup(user) else { throw SetupError("no such user: \(user)") }
+        return [found]
+    }
+    var found: [Account] = []
+    setpwent()
+    defer { endpwent() }
+    while let entry = getpwent() {
+        let name = String(cString: entry.pointee.pw_name)
+        guard PathTemplate.isSafeUserName(name) else { continue }
+        found.append(Account(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid, home: String(cString: entry.pointee.pw_dir)))
+    }
+    return found
+}
+
+struct StoreImport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Copy this host's enrollment files and state into the store.",
+        discussion: """
+            Looks at every account of the user database (or --user NAME) where the module looks for \
+            enrollment files (secret=), and copies each enrollment found, with its state (last step, used \
+            recovery codes, failures, remembered devices), into the store. A user already enrolled in the \
+            store is left as the store has it, so running it again changes nothing. The files stay.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let (options, settings) = try storeSettings(common)
+        var fileOptions = options
+        fileOptions.store = nil
+        let store = try connect(settings)
+        var imported = 0
+        var present = 0
+        var failed = 0
+        for account in try accounts(common) {
+            do {
+                let target = try Target(account: account, options: fileOptions)
+                guard let enrollment = try target.place.read() else { continue }
+                let added = try target.withState { locked in
+                    try Self.copy(enrollment, state: try locked.read(), of: account, into: store)
+                }
+                if added {
+                    imported += 1
+                    print("imported \(account.name) (\(target.place.path))")
+                } else {
+                    present += 1
+                    print("skipped \(account.name): already in the store")
+                }
+            } catch {
+                failed += 1
+                fputs("pam-totp-setup: \(account.name): \(error)\n", stderr)
+            }
+        }
+        print("Imported \(imported), already in the store \(present), failed \(failed).")
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    /// Adds the enrollment, its unused recovery codes and the state in one transaction, unless the
+    /// store has an enrollment for the user already.
+    static func copy(_ enrollment: Enrollment, state: UserState, of account: Account, into store: Store) throws -> Bool {
+        var tied = enrollment
+        tied.account = account.name
+        var serialized = tied.serialized()
+        let text = Secret(taking: &serialized)
+        var row = state
+        row.usedRecovery = []
+        let used = tied.recovery.map(state.usedRecoveryCodes(of:)) ?? []
+        return try storeCall { () throws(StorageError) in
+            try store.transaction { () throws(StorageError) -> Bool in
+                let added = try store.execute(
+                    "INSERT INTO pam_totp.enrollments (user_name, enrollment) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING user_name",
+                    [.text(account.name), .secret(text)]
+                ).count
+                guard added == 1 else { return false }
+                for hash in tied.recovery?.hashes ?? [] where !used.contains(RecoverySet.identifier(of: hash)) {
+                    try store.execute(
+                        "INSERT INTO pam_totp.recovery_codes (user_name, code_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        [.text(account.name), .text(RecoverySet.identifier(of: hash))])
+                }
+                try store.execute(
+                    """
+                    INSERT INTO pam_totp.state (user_name, state, last_step) VALUES ($1, $2, $3)
+                    ON CONFLICT (user_name) DO UPDATE SET state = EXCLUDED.state, last_step = EXCLUDED.last_step,
+                        version = pam_totp.state.version + 1, updated = now()
+                    """, [.text(account.name), .text(String(decoding: row.serialized(), as: UTF8.self)), .integer(state.lastStep)])
+                return true
+            }
+        }
+    }
+}
+
+struct StoreExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the store's enrollments and state into this host's files.",
+        discussion: """
+            For every user enrolled in the store (or --user NAME) who has an account here, writes the \
+            enrollment where the module looks for it (the first secret= location) and the state into the \
+            state directory, so the host can go back to files (remove store=). A user who already has an \
+            enrollment file is skipped unless --force.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Flag(name: .long, help: "Replace enrollment files that exist.")
+    var force = false
+
+    func run() throws {
+        let (options, settings) = try storeSettings(common)
+        var fileOptions = options
+        fileOptions.store = nil
+        let store = try connect(settings)
+        let names: [String]
+        if let user = common.user {
+            names = [user]
+        } else {
+            names = try storeCall { () throws(StorageError) in
+                let rows = try store.execute("SELECT user_name FROM pam_totp.enrollments ORDER BY user_name")
+                return (0..<rows.count).compactMap { rows.text($0, 0) }
+            }
+        }
+        var exported = 0
+        var skipped = 0
+        var failed = 0
+        for name in names {
+            do {
+                guard PathTemplate.isSafeUserName(name), let account = try Account.lookup(name) else {
+                    skipped += 1
+                    print("skipped \(name.prefix(64)): no such account here")
+                    continue
+                }
+                let stored = StoredEnrollment(settings: settings, account: account)
+                guard let enrollment = try stored.read() else {
+                    skipped += 1
+                    print("skipped \(name): not enrolled in the store")
+                    continue
+                }
+                let target = try Target(account: account, options: fileOptions)
+                if target.place.isPresent && !force {
+                    skipped += 1
+                    print("skipped \(name): \(target.place.path) exists (--force replaces it)")
+                    continue
+                }
+                let state = try stored.withState(recovery: enrollment.recovery) { $0.read() }
+                try target.place.write(enrollment)
+                try target.withState { locked in try withSignalsBlocked { try locked.write(state) } }
+                exported += 1
+                print("exported \(name) (\(target.place.path))")
+            } catch {
+                failed += 1
+                fputs("pam-totp-setup: \(name.prefix(64)): \(error)\n", stderr)
+            }
+        }
+        print("Exported \(exported), skipped \(skipped), failed \(failed).")
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
