@@ -31,6 +31,9 @@ static struct {
     __typeof__(PQflush) *flush;
     __typeof__(PQsetnonblocking) *setnonblocking;
     __typeof__(PQsetNoticeProcessor) *set_notice_processor;
+    __typeof__(PQconninfoParse) *conninfo_parse;
+    __typeof__(PQconninfoFree) *conninfo_free;
+    __typeof__(PQfreemem) *freemem;
 } libpq;
 static const char *load_error;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -72,6 +75,9 @@ static void load(void) {
     LOAD(flush, "PQflush");
     LOAD(setnonblocking, "PQsetnonblocking");
     LOAD(set_notice_processor, "PQsetNoticeProcessor");
+    LOAD(conninfo_parse, "PQconninfoParse");
+    LOAD(conninfo_free, "PQconninfoFree");
+    LOAD(freemem, "PQfreemem");
 }
 
 /* The server's notices (NOTICE, WARNING) would go to stderr, which in sshd or ocserv may be the
@@ -125,12 +131,36 @@ static char *connection_string(const unsigned char *file, size_t length) {
     return out;
 }
 
+/* Whether libpq can parse the connection string. Its reasons are not passed on: they quote what
+   they could not read (`missing "=" after "…"`, or a whole URI), which may be the password. */
+static int parses(const char *conninfo) {
+    char *reason = NULL;
+    PQconninfoOption *options = libpq.conninfo_parse(conninfo, &reason);
+    if (reason != NULL) {
+        explicit_bzero(reason, strlen(reason));
+        libpq.freemem(reason);
+    }
+    if (options == NULL) return 0;
+    for (PQconninfoOption *option = options; option->keyword != NULL; option++)
+        if (option->val != NULL) explicit_bzero(option->val, strlen(option->val));
+    libpq.conninfo_free(options);
+    return 1;
+}
+
 ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, int timeout_seconds, char *error,
                                       size_t error_size) {
     if (!loaded(error, error_size)) return NULL;
     char *conninfo = connection_string(file, length);
     if (conninfo == NULL) {
         copy_error(error, error_size, "", "the file holds no connection string");
+        return NULL;
+    }
+    if (!parses(conninfo)) {
+        explicit_bzero(conninfo, strlen(conninfo));
+        free(conninfo);
+        copy_error(error, error_size, "",
+                   "the connection string is malformed (libpq's reason is not logged: it may quote the password; "
+                   "try the file's string with psql)");
         return NULL;
     }
     char timeout[16];

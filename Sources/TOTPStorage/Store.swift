@@ -115,11 +115,27 @@ public final class Store {
 
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
     public func transaction<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
-        try execute("BEGIN")
+        try begin()
         do throws(StorageError) {
             let result = try body()
             try execute("COMMIT")
             return result
+        } catch {
+            if isUsable { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    /// Begins a transaction that the database ends by itself if this client says nothing in it for
+    /// `timeout` seconds (`idle_in_transaction_session_timeout`, for this transaction only). A
+    /// server that vanishes mid-login (power, network) cannot roll back, and the row lock it holds
+    /// would stay until TCP keepalive gives up, hours later with the defaults: every server would
+    /// refuse the user meanwhile. Inside a transaction, the module and the tool only compute between
+    /// statements, never wait for a person, so the bound is never reached by a live client.
+    private func begin() throws(StorageError) {
+        try execute("BEGIN")
+        do throws(StorageError) {
+            try execute("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", [.text(String(timeout) + "s")])
         } catch {
             if isUsable { _ = try? execute("ROLLBACK") }
             throw error
@@ -172,7 +188,7 @@ public final class Store {
     /// returned value is released. `recovery`: the enrollment's recovery codes, to tell which were
     /// used (those without a row in `recovery_codes`).
     public func lock(user: String, recovery: RecoverySet?) throws(StorageError) -> Locked {
-        try execute("BEGIN")
+        try begin()
         do throws(StorageError) {
             var row = try lockedRow(user)
             if row == nil {

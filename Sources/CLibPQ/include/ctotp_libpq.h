@@ -11,7 +11,8 @@
    Every wait is bounded: a connection by libpq's connect_timeout (set from timeout_seconds, per
    host), a statement by poll(2) on the socket until timeout_seconds have passed. Nothing here
    retries: the caller refuses the login. Errors are written to `error` (NUL-terminated, shortened
-   to error_size); they are libpq's or the server's text, which never contains a parameter's value. */
+   to error_size); they are libpq's or the server's text, which never contains a parameter's value
+   nor the connection string. */
 
 typedef struct ctotp_pq_connection ctotp_pq_connection;
 typedef struct ctotp_pq_result ctotp_pq_result;
@@ -19,8 +20,9 @@ typedef struct ctotp_pq_result ctotp_pq_result;
 /* Connects with the connection string in `file` (the store file's `length` bytes: its lines
    without blank lines and `#` comments, joined by spaces), as PQconnectdbParams's dbname
    (expanded), with connect_timeout set to timeout_seconds; then PQstatus. NULL on failure (error
-   says why, including when libpq cannot be loaded). The copy of the string is zeroed afterwards:
-   it may hold a password. */
+   says why, including when libpq cannot be loaded; of a string libpq cannot parse, only that it
+   is malformed, as libpq's reason quotes the string). The copy of the string is zeroed
+   afterwards: it may hold a password. */
 ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, int timeout_seconds, char *error,
                                       size_t error_size);
 
