@@ -29,10 +29,12 @@ def bindir():
 
 
 class PostgreSQL:
-    def __init__(self, port_variable="PAMTOTP_PG_PORT", default_port=25432, listen=("127.0.0.1",), tls=False):
+    def __init__(self, port_variable="PAMTOTP_PG_PORT", default_port=25432, listen=("127.0.0.1",), tls=False, roles=True):
         self.port = testbed.free_port(port_variable, default_port)
         self.listen = list(listen)
         self.tls = tls
+        # Without roles, the caller makes the roles and the database (docs/SEVERAL-SERVERS.md's SQL).
+        self.roles = roles
         self.bin = bindir()
         self.dir = tempfile.mkdtemp(prefix="pamtotp-pg-")
         os.chmod(self.dir, 0o755)
@@ -74,10 +76,17 @@ class PostgreSQL:
             ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", os.path.join(self.bin, "postgres"),
              "-D", self.data], stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "server.log"), "w"))
         self.wait_ready()
-        for role, password in PASSWORDS.items():
-            self.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-        self.psql("CREATE DATABASE pamtotp OWNER pamtotp_admin")
+        if self.roles:
+            for role, password in PASSWORDS.items():
+                self.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+            self.psql("CREATE DATABASE pamtotp OWNER pamtotp_admin")
         return self
+
+    def set_hba(self, lines):
+        """Replaces pg_hba.conf (peer for local connections, then `lines`) and reloads it."""
+        with open(os.path.join(self.data, "pg_hba.conf"), "w") as hba:
+            hba.write("local all all peer\n" + "".join(line + "\n" for line in lines))
+        self.psql("SELECT pg_reload_conf()")
 
     def wait_ready(self, timeout=30):
         deadline = time.time() + timeout
