@@ -210,6 +210,27 @@ def test_init_refuses_a_schema_made_by_a_newer_version(env, store):
     assert store.sql("SELECT has_table_privilege('pamtotp_server', 'pam_totp.state', 'UPDATE')").strip() == "f"
 
 
+def test_commands_refuse_a_database_without_the_schema_or_with_a_newer_one(env, empty_store):
+    """Before `store init`, and on a schema a newer pam-totp made, every command but init stops with
+    a message that says why, and writes nothing."""
+    env.enroll("bob", key=KEY2)  # in a file, for store import
+    missing = f"pam-totp-setup: store {empty_store.admin}: the database has no pam_totp schema: run pam-totp-setup store init\n"
+    commands = [("status", "--user", "alice"), ("enroll", "--user", "alice", "--key", KEY, "--no-verify"),
+                ("reset", "--user", "alice"), ("unlock", "--user", "alice"), ("store", "import"), ("store", "export")]
+    for command in commands:
+        proc = env.setup(*command, "--store", empty_store.admin, check=False)
+        assert proc.returncode == 1 and proc.stderr == missing, (command, proc.stderr)
+    assert empty_store.sql("SELECT count(*) FROM pg_namespace WHERE nspname = 'pam_totp'").strip() == "0"
+    env.setup("store", "init", "--store", empty_store.admin)
+    empty_store.sql("INSERT INTO pam_totp.schema_version VALUES (2)")
+    before = empty_store.dump()
+    newer = "pam-totp-setup: the store's schema is version 2, made by a newer pam-totp; this one knows version 1\n"
+    for command in commands:
+        proc = env.setup(*command, "--store", empty_store.admin, check=False)
+        assert proc.returncode == 1 and proc.stderr == newer, (command, proc.stderr)
+    assert empty_store.dump() == before
+
+
 # --- every subcommand with --store ----------------------------------------------------------------
 
 def test_enroll_into_the_store_and_replace_only_with_force(env, store):
@@ -426,6 +447,22 @@ def test_using_a_store_is_root_only(env, store):
     assert proc.returncode == 1 and proc.stderr == f"pam-totp-setup: no store: give --store FILE, or set store= in {env.config}\n"
     relative = env.setup("status", "--store", "store-admin", check=False)
     assert relative.returncode != 0 and "--store must be an absolute path" in relative.stderr
+
+
+def test_libpq_environment_fills_in_what_the_store_file_leaves_out(env, store):
+    """pam-totp-setup(1), ENVIRONMENT: libpq's variables count for the tool, so a store file that
+    works for the tool may lack what a login needs; the error says what is missing."""
+    bare = store.pg.store_file(os.path.join(env.root, "store-bare"),
+                               text=f"host=127.0.0.1 port={store.pg.port} dbname=pamtotp user=pamtotp_admin")
+    proc = env.setup("status", "--user", "alice", "--store", bare, check=False)
+    assert proc.returncode == 1 and re.search(rf"^pam-totp-setup: store {re.escape(bare)}: cannot connect: .*no password supplied$",
+                                              proc.stderr), proc.stderr
+    saved = dict(env.environ)
+    env.environ["PGPASSWORD"] = pgserver.PASSWORDS["pamtotp_admin"]
+    try:
+        assert env.setup("status", "--user", "alice", "--store", bare).stdout == f"alice is not enrolled (no store {bare}).\n"
+    finally:
+        env.environ = saved
 
 
 # --- store import ---------------------------------------------------------------------------------
