@@ -31,6 +31,9 @@ static struct {
     __typeof__(PQflush) *flush;
     __typeof__(PQsetnonblocking) *setnonblocking;
     __typeof__(PQsetNoticeProcessor) *set_notice_processor;
+    __typeof__(PQconninfoParse) *conninfo_parse;
+    __typeof__(PQconninfoFree) *conninfo_free;
+    __typeof__(PQfreemem) *freemem;
 } libpq;
 static const char *load_error;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
@@ -72,6 +75,9 @@ static void load(void) {
     LOAD(flush, "PQflush");
     LOAD(setnonblocking, "PQsetnonblocking");
     LOAD(set_notice_processor, "PQsetNoticeProcessor");
+    LOAD(conninfo_parse, "PQconninfoParse");
+    LOAD(conninfo_free, "PQconninfoFree");
+    LOAD(freemem, "PQfreemem");
 }
 
 /* The server's notices (NOTICE, WARNING) would go to stderr, which in sshd or ocserv may be the
@@ -94,6 +100,51 @@ static void copy_error(char *error, size_t error_size, const char *prefix, const
     snprintf(error, error_size, "%s%s", prefix, message != NULL ? message : "");
     for (size_t n = strlen(error); n > 0 && (error[n - 1] == '\n' || error[n - 1] == '\r'); n--) error[n - 1] = '\0';
     for (char *c = error; *c != '\0'; c++) if (*c == '\n' || *c == '\t') *c = ' ';
+}
+
+/* libpq's complaint about a connection string it cannot parse quotes what it could not parse: with a
+   space in an unquoted password (`password=half secret`), part of the password. Everything from the
+   first double quote to the last is left out. */
+static void copy_parse_error(char *error, size_t error_size, const char *message) {
+    char masked[256];
+    const char *first = strchr(message, '"');
+    const char *last = strrchr(message, '"');
+    if (first != NULL && last != first)
+        snprintf(masked, sizeof masked, "%.*s\"...\"%s", (int)(first - message), message, last + 1);
+    else if (first != NULL)
+        snprintf(masked, sizeof masked, "%.*s\"...", (int)(first - message), message);
+    else
+        snprintf(masked, sizeof masked, "%s", message);
+    copy_error(error, error_size, "malformed connection string: ", masked);
+}
+
+/* Whether libpq takes `conninfo` as a connection string (keyword=value pairs, or a URI) rather than a
+   database name (libpq's recognized_connection_string). */
+static int is_connection_string(const char *conninfo) {
+    return strchr(conninfo, '=') != NULL || strncmp(conninfo, "postgresql://", 13) == 0 ||
+           strncmp(conninfo, "postgres://", 11) == 0;
+}
+
+/* Why the connection failed: libpq's message, unless the string could not be parsed. */
+static void copy_connect_error(char *error, size_t error_size, const char *conninfo, PGconn *conn) {
+    int parsed = is_connection_string(conninfo);
+    char *parse_error = NULL;
+    PQconninfoOption *options = parsed ? libpq.conninfo_parse(conninfo, &parse_error) : NULL;
+    if (parsed && options == NULL) {
+        copy_parse_error(error, error_size, parse_error != NULL ? parse_error : "out of memory");
+    } else {
+        copy_error(error, error_size, "cannot connect: ", libpq.error_message(conn));
+    }
+    if (parse_error != NULL) {
+        explicit_bzero(parse_error, strlen(parse_error));
+        libpq.freemem(parse_error);
+    }
+    if (options != NULL) {
+        /* The parsed values include the password. */
+        for (PQconninfoOption *option = options; option->keyword != NULL; option++)
+            if (option->val != NULL) explicit_bzero(option->val, strlen(option->val));
+        libpq.conninfo_free(options);
+    }
 }
 
 struct ctotp_pq_connection {
@@ -139,18 +190,22 @@ ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, 
     const char *const keywords[] = {"dbname", "connect_timeout", "application_name", NULL};
     const char *const values[] = {conninfo, timeout, "pam_totp", NULL};
     PGconn *conn = libpq.connectdb_params(keywords, values, 1);
-    explicit_bzero(conninfo, strlen(conninfo));
-    free(conninfo);
     if (conn == NULL) {
+        explicit_bzero(conninfo, strlen(conninfo));
+        free(conninfo);
         copy_error(error, error_size, "", "out of memory");
         return NULL;
     }
     libpq.set_notice_processor(conn, ignore_notice, NULL);
     if (libpq.status(conn) != CONNECTION_OK || libpq.setnonblocking(conn, 1) != 0) {
-        copy_error(error, error_size, "cannot connect: ", libpq.error_message(conn));
+        copy_connect_error(error, error_size, conninfo, conn);
+        explicit_bzero(conninfo, strlen(conninfo));
+        free(conninfo);
         libpq.finish(conn);
         return NULL;
     }
+    explicit_bzero(conninfo, strlen(conninfo));
+    free(conninfo);
     ctotp_pq_connection *connection = calloc(1, sizeof *connection);
     if (connection == NULL) {
         libpq.finish(conn);

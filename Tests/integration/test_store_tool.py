@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from pamtotp_it import (KEY, PAM_AUTH_ERR, PAM_SUCCESS, ROOT, totp, wait_for_fresh_step)
+from pamtotp_it import (KEY, PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL, PAM_SUCCESS, ROOT, totp, wait_for_fresh_step)
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import pgserver  # noqa: E402
@@ -606,3 +606,24 @@ def test_no_secret_reaches_the_output_or_the_log(env, store):
     # The store keeps no recovery code, only identifiers of their hashes.
     everything = "\n".join(store.dump().values())
     assert not any(code in everything for code in codes)
+
+
+@pytest.mark.parametrize("text", [
+    "host=127.0.0.1 dbname=pamtotp user=pamtotp_admin password=half secret-part-x9",
+    "host=127.0.0.1 password=half secret-part-x9=more dbname=pamtotp",
+    "postgresql://pamtotp_admin:half secret-part-x9@127.0.0.1/pamtotp?sslmode",
+    "postgresql://pamtotp_admin:secret-part-x9@[127.0.0.1/pamtotp",
+])
+def test_a_malformed_store_file_is_reported_without_its_password(env, store, text):
+    """libpq quotes what it cannot parse in a connection string: with a space in an unquoted password,
+    part of the password. The tool's message and the module's log line leave the quoted part out."""
+    env.sensitive.add("secret-part-x9")
+    path = store.pg.store_file(os.path.join(env.root, "store-spaced"), text=text)
+    proc = env.setup("status", "--user", "alice", "--store", path, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(f"pam-totp-setup: store {path}: malformed connection string: "), proc.stderr
+    assert "secret-part-x9" not in proc.stderr and "half" not in proc.stderr, proc.stderr
+    env.service("spaced", stack=[f"auth required {{module}} state={{state}} store={path}"])
+    login = env.login("alice", "123456", service="spaced")
+    assert login.rc == PAM_AUTHINFO_UNAVAIL and login.logged(r"store error user=alice .*malformed connection string"), login.log
+    assert "secret-part-x9" not in login.log and "half" not in login.log

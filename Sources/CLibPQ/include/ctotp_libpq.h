@@ -11,7 +11,9 @@
    Every wait is bounded: a connection by libpq's connect_timeout (set from timeout_seconds, per
    host), a statement by poll(2) on the socket until timeout_seconds have passed. Nothing here
    retries: the caller refuses the login. Errors are written to `error` (NUL-terminated, shortened
-   to error_size); they are libpq's or the server's text, which never contains a parameter's value. */
+   to error_size); they are libpq's or the server's text, which never contains a parameter's value;
+   a connection string libpq cannot parse is reported without the part its message quotes, which
+   may be part of a password. */
 
 typedef struct ctotp_pq_connection ctotp_pq_connection;
 typedef struct ctotp_pq_result ctotp_pq_result;
