@@ -21,7 +21,7 @@ static struct {
     __typeof__(PQisBusy) *is_busy;
     __typeof__(PQgetResult) *get_result;
     __typeof__(PQresultStatus) *result_status;
-    __typeof__(PQresultErrorMessage) *result_error_message;
+    __typeof__(PQresultErrorField) *result_error_field;
     __typeof__(PQntuples) *ntuples;
     __typeof__(PQnfields) *nfields;
     __typeof__(PQgetisnull) *getisnull;
@@ -65,7 +65,7 @@ static void load(void) {
     LOAD(is_busy, "PQisBusy");
     LOAD(get_result, "PQgetResult");
     LOAD(result_status, "PQresultStatus");
-    LOAD(result_error_message, "PQresultErrorMessage");
+    LOAD(result_error_field, "PQresultErrorField");
     LOAD(ntuples, "PQntuples");
     LOAD(nfields, "PQnfields");
     LOAD(getisnull, "PQgetisnull");
@@ -105,6 +105,8 @@ static void copy_error(char *error, size_t error_size, const char *prefix, const
 struct ctotp_pq_connection {
     PGconn *conn;
     int broken;
+    /* CLOCK_MONOTONIC milliseconds by which the current request must be answered; 0: none. */
+    long long deadline;
 };
 
 /* The store file's lines without blank lines and # comments, joined by spaces, or NULL if none. */
@@ -169,18 +171,22 @@ ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, 
     const char *const keywords[] = {"dbname", "connect_timeout", "application_name", NULL};
     const char *const values[] = {conninfo, timeout, "pam_totp", NULL};
     PGconn *conn = libpq.connectdb_params(keywords, values, 1);
-    explicit_bzero(conninfo, strlen(conninfo));
-    free(conninfo);
     if (conn == NULL) {
+        explicit_bzero(conninfo, strlen(conninfo));
+        free(conninfo);
         copy_error(error, error_size, "", "out of memory");
         return NULL;
     }
     libpq.set_notice_processor(conn, ignore_notice, NULL);
     if (libpq.status(conn) != CONNECTION_OK || libpq.setnonblocking(conn, 1) != 0) {
         copy_error(error, error_size, "cannot connect: ", libpq.error_message(conn));
+        explicit_bzero(conninfo, strlen(conninfo));
+        free(conninfo);
         libpq.finish(conn);
         return NULL;
     }
+    explicit_bzero(conninfo, strlen(conninfo));
+    free(conninfo);
     ctotp_pq_connection *connection = calloc(1, sizeof *connection);
     if (connection == NULL) {
         libpq.finish(conn);
@@ -217,6 +223,7 @@ ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *stat
     }
     PGconn *conn = connection->conn;
     long long deadline = now_ms() + (long long)(timeout_seconds < 1 ? 1 : timeout_seconds) * 1000;
+    if (connection->deadline != 0 && connection->deadline < deadline) deadline = connection->deadline;
     if (!libpq.send_query_params(conn, statement, count, NULL, values, NULL, NULL, 0)) {
         connection->broken = 1;
         copy_error(error, error_size, "", libpq.error_message(conn));
@@ -247,7 +254,9 @@ ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *stat
     if (kept == NULL) goto lost;
     ExecStatusType status = libpq.result_status(kept);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-        copy_error(error, error_size, "", libpq.result_error_message(kept));
+        /* The primary message only: DETAIL may quote a row's values ("Failing row contains …"). */
+        const char *primary = libpq.result_error_field(kept, PG_DIAG_MESSAGE_PRIMARY);
+        copy_error(error, error_size, "", primary != NULL ? primary : "the statement failed");
         ctotp_pq_clear((ctotp_pq_result *)kept);
         return NULL;
     }
@@ -260,6 +269,10 @@ lost:
     connection->broken = 1;
     copy_error(error, error_size, "", libpq.error_message(conn));
     return NULL;
+}
+
+void ctotp_pq_set_deadline(ctotp_pq_connection *connection, int timeout_seconds) {
+    if (connection != NULL) connection->deadline = now_ms() + (long long)(timeout_seconds < 1 ? 1 : timeout_seconds) * 1000;
 }
 
 int ctotp_pq_usable(ctotp_pq_connection *connection) {

@@ -40,6 +40,12 @@ public final class Store {
         }
         guard let opened else { throw .store(path: path, error: Self.text(error)) }
         connection = opened
+        // A server that vanishes mid-login (power, network) cannot roll back, and the row lock it
+        // holds would stay until TCP keepalive gives up, hours later with the defaults: every server
+        // would refuse the user meanwhile. Inside a transaction the module and the tool only compute
+        // between statements, never wait for a person, so a live client never reaches this bound.
+        request()
+        try execute("SELECT set_config('idle_in_transaction_session_timeout', $1, false)", [.text(String(timeout) + "s")])
     }
 
     deinit { ctotp_pq_finish(connection) }
@@ -115,7 +121,8 @@ public final class Store {
 
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
     public func transaction<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
-        try begin()
+        request()
+        try execute("BEGIN")
         do throws(StorageError) {
             let result = try body()
             try execute("COMMIT")
@@ -126,20 +133,10 @@ public final class Store {
         }
     }
 
-    /// Begins a transaction that the database ends by itself if this client says nothing in it for
-    /// `timeout` seconds (`idle_in_transaction_session_timeout`, for this transaction only). A
-    /// server that vanishes mid-login (power, network) cannot roll back, and the row lock it holds
-    /// would stay until TCP keepalive gives up, hours later with the defaults: every server would
-    /// refuse the user meanwhile. Inside a transaction, the module and the tool only compute between
-    /// statements, never wait for a person, so the bound is never reached by a live client.
-    private func begin() throws(StorageError) {
-        try execute("BEGIN")
-        do throws(StorageError) {
-            try execute("SELECT set_config('idle_in_transaction_session_timeout', $1, true)", [.text(String(timeout) + "s")])
-        } catch {
-            if isUsable { _ = try? execute("ROLLBACK") }
-            throw error
-        }
+    /// Begins a request of several statements that must all be answered within `timeout`
+    /// seconds from now (`ctotp_pq_set_deadline`), as one wait.
+    private func request() {
+        ctotp_pq_set_deadline(connection, timeout)
     }
 
     /// Whether the connection can take another statement (it cannot after a timeout).
@@ -165,7 +162,8 @@ public final class Store {
 
     /// The text of `user`'s enrollment (the format of an enrollment file), or nil if there is none.
     public func enrollment(user: String) throws(StorageError) -> Secret? {
-        try execute("SELECT enrollment FROM pam_totp.enrollments WHERE user_name = $1", [.text(user)]).secret(0, 0)
+        request()
+        return try execute("SELECT enrollment FROM pam_totp.enrollments WHERE user_name = $1", [.text(user)]).secret(0, 0)
     }
 
     /// Where names that are no account are throttled: as with files (`StateStore.unknownNames`), in
@@ -173,6 +171,7 @@ public final class Store {
     /// shares, so a name is throttled the same on all of them. Refused unless the schema is the
     /// version this code knows.
     public func unknownNames() throws(StorageError) -> UnknownNames {
+        request()
         let rows = try execute(
             "SELECT value, (SELECT max(version) FROM pam_totp.schema_version) FROM pam_totp.settings WHERE name = 'unknown-names-key'")
         guard rows.text(0, 1) == String(Self.schemaVersion), let hex = rows.secret(0, 0),
@@ -188,7 +187,8 @@ public final class Store {
     /// returned value is released. `recovery`: the enrollment's recovery codes, to tell which were
     /// used (those without a row in `recovery_codes`).
     public func lock(user: String, recovery: RecoverySet?) throws(StorageError) -> Locked {
-        try begin()
+        request()
+        try execute("BEGIN")
         do throws(StorageError) {
             var row = try lockedRow(user)
             if row == nil {
@@ -198,7 +198,7 @@ public final class Store {
             guard let row else { throw .store(path: path, error: "the state row of \(user) cannot be made") }
             let state: UserState
             do { state = row.state.isEmpty ? UserState() : try UserState.parse(Array(row.state.utf8)) } catch {
-                throw .malformed(path: path + " (state of " + user + ")", error: error.description)
+                throw .store(path: path, error: "the state of " + user + " is malformed: " + error.description)
             }
             return Locked(store: self, user: user, state: state, version: row.version, recovery: recovery, remaining: row.remaining)
         } catch {
@@ -246,6 +246,7 @@ public final class Store {
         /// throws, and the caller refuses the login.
         public func write(_ new: UserState) throws(StorageError) {
             guard open else { throw .store(path: store.path, error: "the state is not locked") }
+            store.request()
             do throws(StorageError) {
                 for id in new.usedRecovery where !state.usedRecovery.contains(id) {
                     let deleted = try store.execute(
@@ -284,6 +285,7 @@ public final class Store {
         public func release() {
             guard open else { return }
             open = false
+            store.request()
             if store.isUsable { _ = try? store.execute("ROLLBACK") }
         }
     }

@@ -20,7 +20,7 @@ struct CommonOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Site-wide defaults (issuer=, secret=, state=, window=), as the module reads them.", valueName: "file"))
+        help: ArgumentHelp("Site-wide defaults (issuer=, secret=, state=, store=, window=), as the module reads them.", valueName: "file"))
     var config: String = ModuleOptions.defaultConfig
 
     @Option(

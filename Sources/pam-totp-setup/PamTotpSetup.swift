@@ -27,6 +27,9 @@ struct PamTotpSetup: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
+            // A command that reported its failures itself (`store import`, `store export`) ends
+            // with the status alone: no further line.
+            if let exit = error as? ExitCode { Glibc.exit(exit.rawValue) }
             let status = exitCode(for: error)
             if status == .success {
                 print(fullMessage(for: error))

@@ -1,3 +1,5 @@
+import TOTPStorage
+
 /// The store's schema (docs/STORE.md), as `pam-totp-setup store init` makes it. Each statement
 /// can run again: a newer version adds statements to the list and a row to `schema_version`.
 enum StoreSchema {
@@ -35,4 +37,23 @@ enum StoreSchema {
             EXECUTE format('GRANT SELECT, DELETE ON pam_totp.recovery_codes TO %I', r);
         END $$
         """
+
+    /// Refuses a database whose schema this tool does not know: none yet (`store init` makes it),
+    /// or one made by a newer pam-totp, which this version must not write into.
+    static func check(_ store: Store) throws {
+        let version: Int? = try storeCall { () throws(StorageError) in
+            let made = try store.execute("SELECT to_regclass('pam_totp.schema_version') IS NOT NULL").text(0, 0)
+            guard made == "t" else { return nil }
+            return Int(try store.execute("SELECT max(version) FROM pam_totp.schema_version").text(0, 0) ?? "")
+        }
+        guard let version else {
+            throw SetupError("store \(store.path): the database has no pam_totp schema: run pam-totp-setup store init")
+        }
+        guard version <= Store.schemaVersion else { throw newer(version) }
+    }
+
+    /// The refusal of a schema made by a newer pam-totp.
+    static func newer(_ version: Int) -> SetupError {
+        SetupError("the store's schema is version \(version), made by a newer pam-totp; this one knows version \(Store.schemaVersion)")
+    }
 }

@@ -12,7 +12,10 @@ struct StoredEnrollment: EnrollmentPlace {
     var path: String { "store \(settings.file)" }
 
     func connect() throws -> Store {
-        do { return try Store(file: settings.file, timeout: settings.timeout) } catch { throw SetupError(error.description) }
+        let store: Store
+        do { store = try Store(file: settings.file, timeout: settings.timeout) } catch { throw SetupError(error.description) }
+        try StoreSchema.check(store)
+        return store
     }
 
     func read() throws -> Enrollment? {

@@ -9,7 +9,7 @@ import struct
 
 import pexpect
 import pytest
-from pamtotp_it import (KEY, MODULE, PAM_AUTH_ERR, PAM_SUCCESS, SETUP, totp, wait_for_fresh_step)
+from pamtotp_it import (KEY, MODULE, PAM_AUTH_ERR, PAM_SUCCESS, ROOT, SETUP, SUBCOMMANDS, totp, wait_for_fresh_step)
 
 URI = f"otpauth://totp/Test:alice?secret={KEY}&issuer=Test"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -319,16 +319,35 @@ HELP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "help")
 
 
 @pytest.mark.parametrize("command", ["", "enroll", "status", "recovery-codes", "show", "reset", "devices", "forget",
-                                     "import-google-authenticator"])
+                                     "unlock", "import-google-authenticator", "store", "store init", "store import",
+                                     "store export"])
 def test_help_text_snapshot(command):
     """Every subcommand has --help; changes to it are deliberate (update Tests/integration/help/)."""
-    args = [SETUP, *([command] if command else []), "--help"]
+    args = [SETUP, *command.split(), "--help"]
     out = subprocess.run(args, capture_output=True, text=True, check=True, env=dict(os.environ, COLUMNS="100")).stdout
-    snapshot = os.path.join(HELP_DIR, (command or "pam-totp-setup") + ".txt")
+    snapshot = os.path.join(HELP_DIR, (command.replace(" ", "-") or "pam-totp-setup") + ".txt")
     if os.environ.get("UPDATE_SNAPSHOTS"):
         os.makedirs(HELP_DIR, exist_ok=True)
         open(snapshot, "w").write(out)
     assert out == open(snapshot).read()
+
+
+def test_subcommands_and_options_are_all_in_the_man_page():
+    """pamtotp_it.SUBCOMMANDS (which env.setup gives --config and --state), the tool's own list, and
+    pam-totp-setup(1): every subcommand in the SYNOPSIS, every long option of every --help in the page."""
+    top = subprocess.run([SETUP, "--help"], capture_output=True, text=True, check=True).stdout
+    listed = re.findall(r"^  ([a-z][a-z-]+)\b", top.split("SUBCOMMANDS:")[1], re.M)
+    assert set(listed) == SUBCOMMANDS
+    store = subprocess.run([SETUP, "store", "--help"], capture_output=True, text=True, check=True).stdout
+    commands = [c for c in listed if c != "store"] + ["store " + c for c in re.findall(r"^  ([a-z]+)\b", store.split("SUBCOMMANDS:")[1], re.M)]
+    assert {"store init", "store import", "store export"} <= set(commands)
+    man = open(os.path.join(ROOT, "man", "pam-totp-setup.1")).read().replace("\\-", "-")
+    synopsis = man.split(".SH SYNOPSIS")[1].split(".SH ")[0]
+    for command in commands:
+        assert re.search(rf"^\.B pam-totp-setup {re.escape(command)}$", synopsis, re.M), f"{command} is not in the SYNOPSIS"
+        out = subprocess.run([SETUP, *command.split(), "--help"], capture_output=True, text=True, check=True).stdout
+        for option in re.findall(r"^  (?:-\w, )?(--[a-z][a-z-]*)", out, re.M):
+            assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", man), f"{command} {option} is not in the man page"
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

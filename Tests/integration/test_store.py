@@ -549,7 +549,7 @@ def test_a_malformed_state_row_is_refused(env, store, state):
     for service in ("test", "b"):
         login = env.login("alice", code, service=service)
         assert login.rc == PAM_AUTHINFO_UNAVAIL, (login.rc, login.log)
-        assert login.logged(r'state error user=alice rhost=- error="\S+ \(state of alice\): malformed: '), login.log
+        assert login.logged(r'state error user=alice rhost=- error="store \S+: the state of alice is malformed: '), login.log
     # Left as it was: a refused login writes nothing.
     assert store.value(f"SELECT state = {quote(state)} FROM pam_totp.state WHERE user_name = 'alice'") == "t"
     assert store.value("SELECT last_step FROM pam_totp.state WHERE user_name = 'alice'") == ""

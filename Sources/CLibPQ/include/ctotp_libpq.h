@@ -33,6 +33,10 @@ ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, 
 ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *statement, int count,
                                const char *const *values, int timeout_seconds, char *error, size_t error_size);
 
+/* From now on, until the next call, every statement must be answered within timeout_seconds of
+   this call, however many there are: one bound for a request made of several statements. */
+void ctotp_pq_set_deadline(ctotp_pq_connection *connection, int timeout_seconds);
+
 /* Whether the connection can take another statement. */
 int ctotp_pq_usable(ctotp_pq_connection *connection);
 

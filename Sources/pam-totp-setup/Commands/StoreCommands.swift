@@ -23,8 +23,13 @@ private func storeSettings(_ common: CommonOptions) throws -> (ModuleOptions, Mo
     return (options, settings)
 }
 
-private func connect(_ settings: ModuleOptions.StoreSettings) throws -> Store {
-    do { return try Store(file: settings.file, timeout: settings.timeout) } catch { throw SetupError(error.description) }
+/// Connects; unless `anySchema` (`store init`, which makes or updates it), only to a database with
+/// the schema this tool knows.
+private func connect(_ settings: ModuleOptions.StoreSettings, anySchema: Bool = false) throws -> Store {
+    let store: Store
+    do { store = try Store(file: settings.file, timeout: settings.timeout) } catch { throw SetupError(error.description) }
+    if !anySchema { try StoreSchema.check(store) }
+    return store
 }
 
 struct StoreInit: ParsableCommand {
@@ -53,7 +58,7 @@ struct StoreInit: ParsableCommand {
 
     func run() throws {
         let (_, settings) = try storeSettings(common)
-        let store = try connect(settings)
+        let store = try connect(settings, anySchema: true)
         let key = Hex.encode(try Crypto.randomBytes(32))
         let version: Int = try storeCall { () throws(StorageError) in
             try store.transaction { () throws(StorageError) in
@@ -74,10 +79,7 @@ struct StoreInit: ParsableCommand {
                 return Store.schemaVersion
             }
         }
-        guard version <= Store.schemaVersion else {
-            throw SetupError(
-                "the store's schema is version \(version), made by a newer pam-totp; this one knows version \(Store.schemaVersion)")
-        }
+        guard version <= Store.schemaVersion else { throw StoreSchema.newer(version) }
         print("The store (\(settings.file)) has the pam_totp schema, version \(Store.schemaVersion).")
         if let grant { print("Role \(grant) may read enrollments, read and write state, and delete used recovery codes.") }
     }
