@@ -140,12 +140,18 @@ class PostgreSQL:
 
     def pause(self):
         """Freezes the postmaster and every backend (SIGSTOP): a database that answers nothing."""
-        for pid in self._pids():
-            os.kill(pid, signal.SIGSTOP)
+        self._signal(signal.SIGSTOP)
 
     def resume(self):
+        self._signal(signal.SIGCONT)
+
+    def _signal(self, number):
+        # A backend listed may have ended (its client left) before it is signalled.
         for pid in self._pids():
-            os.kill(pid, signal.SIGCONT)
+            try:
+                os.kill(pid, number)
+            except ProcessLookupError:
+                pass
 
     def _pids(self):
         return [self.proc.pid] + testbed.descendants(self.proc.pid)
