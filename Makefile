@@ -45,9 +45,9 @@ C_HEADERS       := $(wildcard Sources/*/include/* Sources/CPAMTOTPShim/*/include
 # libstdc++-12-dev: the tool's static Swift standard library links libstdc++ (the module needs none).
 # debhelper, lintian, dpkg-dev, fakeroot: make deb and its test. fail2ban: fail2ban-regex for the filter
 # test. systemd-journal-remote: writes the journal file the Troubleshooting advice is tested on.
-# strace: counts the module's fsyncs (test_faults.py).
+# strace: counts the module's fsyncs (test_faults.py). iproute2: `ip netns` for the two hosts of test_store_e2e.py.
 DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libpq-dev postgresql libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
-                oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
+                iproute2 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \
                 debhelper lintian dpkg-dev fakeroot systemd-journal-remote tmux strace
