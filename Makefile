@@ -217,11 +217,12 @@ fuzz:
 	done
 
 # Benchmarks against google-authenticator-libpam and pam_oath (not part of check): installs what it
-# needs, measures every target of issue 13 in one interleaved run, prints a table with ratios and
-# verdicts and writes docs/BENCHMARKS.md; then the probe-timing measurement. Needs root; changes nothing
-# in /etc. bench/ holds the scripts, the C drivers and bench/swift, the in-process Swift part.
+# needs, measures every target of issue 13 in one interleaved run, with the PostgreSQL store's rows of
+# issue 14 (a throwaway PostgreSQL server on 127.0.0.1, port BENCH_PG_PORT, default 25437), prints a
+# table with ratios and verdicts and writes docs/BENCHMARKS.md; then the probe-timing measurement. Needs
+# root; changes nothing in /etc. bench/ holds the scripts, the C drivers and bench/swift, the in-process Swift part.
 # The package installation and the real-sshd part hold /tmp/pamtotp-system.lock, as the tests do.
-BENCH_PACKAGES := libpam-google-authenticator libpam-oath pamtester libnss-wrapper openssh-server openssh-client \
+BENCH_PACKAGES := libpam-google-authenticator libpam-oath pamtester libnss-wrapper openssh-server openssh-client postgresql libpq5 \
                   python3-pytest
 bench: build harness bench-tools
 	@missing=""; for p in $(BENCH_PACKAGES); do \
