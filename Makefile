@@ -131,7 +131,7 @@ deb: build
 	rm -rf build/deb
 	mkdir -p $(DEB_STAGE)/build $(DEB_STAGE)/docs
 	cp -r debian Makefile README.md man pam.d-examples sshd_config.d tmpfiles.d fail2ban $(DEB_STAGE)/
-	cp docs/FILEFORMAT.md $(DEB_STAGE)/docs/
+	cp docs/FILEFORMAT.md docs/STORE.md docs/SEVERAL-SERVERS.md $(DEB_STAGE)/docs/
 	cp build/pam_totp.so build/pam-totp-setup $(DEB_STAGE)/build/
 	cd $(DEB_STAGE) && dpkg-buildpackage --build=binary --no-sign
 	@ls build/deb/*.deb
@@ -162,7 +162,7 @@ install: build
 	install -m 0644 pam.d-examples/* $(DESTDIR)$(DOCDIR)/pam.d-examples/
 	install -d $(DESTDIR)$(DOCDIR)/sshd_config.d
 	install -m 0644 sshd_config.d/*.conf $(DESTDIR)$(DOCDIR)/sshd_config.d/
-	install -m 0644 README.md docs/FILEFORMAT.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 README.md docs/FILEFORMAT.md docs/STORE.md docs/SEVERAL-SERVERS.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/pam_totp.8 $(DESTDIR)$(MANDIR)/man8/

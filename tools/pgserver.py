@@ -29,10 +29,12 @@ def bindir():
 
 
 class PostgreSQL:
-    def __init__(self, port_variable="PAMTOTP_PG_PORT", default_port=25432, listen=("127.0.0.1",), tls=False):
+    def __init__(self, port_variable="PAMTOTP_PG_PORT", default_port=25432, listen=("127.0.0.1",), tls=False, roles=True):
         self.port = testbed.free_port(port_variable, default_port)
         self.listen = list(listen)
         self.tls = tls
+        # Without roles, the caller makes the roles and the database (docs/SEVERAL-SERVERS.md's SQL).
+        self.roles = roles
         self.bin = bindir()
         self.dir = tempfile.mkdtemp(prefix="pamtotp-pg-")
         os.chmod(self.dir, 0o755)
@@ -44,14 +46,22 @@ class PostgreSQL:
         return subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *args],
                               capture_output=True, text=True, **kwargs)
 
-    def start(self):
-        os.makedirs(self.data)
+    def start(self, standby_of=None):
+        """initdb and start; with `standby_of` (a running PostgreSQL), a streaming standby of it
+        instead (pg_basebackup -R), whose commits the primary waits for (synchronous_standby_names)."""
+        os.makedirs(self.data, mode=0o700)
         shutil.chown(self.dir, "postgres", "postgres")
         shutil.chown(self.data, "postgres", "postgres")
-        result = self._as_postgres(os.path.join(self.bin, "initdb"), "-D", self.data, "-U", "postgres",
-                                   "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8")
+        if standby_of is None:
+            result = self._as_postgres(os.path.join(self.bin, "initdb"), "-D", self.data, "-U", "postgres",
+                                       "--auth-local=peer", "--auth-host=scram-sha-256", "-E", "UTF8",
+                                       "--locale=C.UTF-8")
+        else:
+            result = self._as_postgres(os.path.join(self.bin, "pg_basebackup"), "-h", standby_of.dir, "-p",
+                                       str(standby_of.port), "-U", "postgres", "-D", self.data, "-R",
+                                       "--checkpoint=fast", "--wal-method=stream")
         if result.returncode != 0:
-            raise RuntimeError("initdb failed: " + result.stderr)
+            raise RuntimeError("initdb or pg_basebackup failed: " + result.stderr)
         settings = [
             f"port = {self.port}",
             f"listen_addresses = '{','.join(self.listen)}'",
@@ -65,8 +75,11 @@ class PostgreSQL:
             settings += ["ssl = on", f"ssl_cert_file = '{self.dir}/server.crt'", f"ssl_key_file = '{self.dir}/server.key'"]
         with open(os.path.join(self.data, "postgresql.conf"), "a") as conf:
             conf.write("\n".join(settings) + "\n")
+        if standby_of is not None:
+            standby_of.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+            standby_of.psql("SELECT pg_reload_conf()")
         with open(os.path.join(self.data, "pg_hba.conf"), "w") as hba:
-            hba.write("local all all peer\n")
+            hba.write("local all all peer\nlocal replication all peer\n")
             for address in self.listen:
                 hba.write(f"host all all {address}/32 scram-sha-256\n")
             hba.write("host all all 0.0.0.0/0 scram-sha-256\n")
@@ -74,10 +87,17 @@ class PostgreSQL:
             ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", os.path.join(self.bin, "postgres"),
              "-D", self.data], stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "server.log"), "w"))
         self.wait_ready()
-        for role, password in PASSWORDS.items():
-            self.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-        self.psql("CREATE DATABASE pamtotp OWNER pamtotp_admin")
+        if self.roles and standby_of is None:
+            for role, password in PASSWORDS.items():
+                self.psql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+            self.psql("CREATE DATABASE pamtotp OWNER pamtotp_admin")
         return self
+
+    def set_hba(self, lines):
+        """Replaces pg_hba.conf (peer for local connections, then `lines`) and reloads it."""
+        with open(os.path.join(self.data, "pg_hba.conf"), "w") as hba:
+            hba.write("local all all peer\nlocal replication all peer\n" + "".join(line + "\n" for line in lines))
+        self.psql("SELECT pg_reload_conf()")
 
     def wait_ready(self, timeout=30):
         deadline = time.time() + timeout
@@ -155,6 +175,10 @@ class PostgreSQL:
 
     def _pids(self):
         return [self.proc.pid] + testbed.descendants(self.proc.pid)
+
+    def promote(self):
+        """Makes a standby the primary (pg_promote waits until it is)."""
+        assert self.psql("SELECT pg_promote(true, 30)").strip() == "t"
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
