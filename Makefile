@@ -45,9 +45,9 @@ C_HEADERS       := $(wildcard Sources/*/include/* Sources/CPAMTOTPShim/*/include
 # libstdc++-12-dev: the tool's static Swift standard library links libstdc++ (the module needs none).
 # debhelper, lintian, dpkg-dev, fakeroot: make deb and its test. fail2ban: fail2ban-regex for the filter
 # test. systemd-journal-remote: writes the journal file the Troubleshooting advice is tested on.
-# strace: counts the module's fsyncs (test_faults.py).
+# strace: counts the module's fsyncs (test_faults.py). iproute2: `ip netns` for the two hosts of test_store_e2e.py.
 DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libpq-dev postgresql libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
-                oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
+                iproute2 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \
                 debhelper lintian dpkg-dev fakeroot systemd-journal-remote tmux strace
@@ -217,11 +217,12 @@ fuzz:
 	done
 
 # Benchmarks against google-authenticator-libpam and pam_oath (not part of check): installs what it
-# needs, measures every target of issue 13 in one interleaved run, prints a table with ratios and
-# verdicts and writes docs/BENCHMARKS.md; then the probe-timing measurement. Needs root; changes nothing
-# in /etc. bench/ holds the scripts, the C drivers and bench/swift, the in-process Swift part.
+# needs, measures every target of issue 13 in one interleaved run, with the PostgreSQL store's rows of
+# issue 14 (a throwaway PostgreSQL server on 127.0.0.1, port BENCH_PG_PORT, default 25437), prints a
+# table with ratios and verdicts and writes docs/BENCHMARKS.md; then the probe-timing measurement. Needs
+# root; changes nothing in /etc. bench/ holds the scripts, the C drivers and bench/swift, the in-process Swift part.
 # The package installation and the real-sshd part hold /tmp/pamtotp-system.lock, as the tests do.
-BENCH_PACKAGES := libpam-google-authenticator libpam-oath pamtester libnss-wrapper openssh-server openssh-client \
+BENCH_PACKAGES := libpam-google-authenticator libpam-oath pamtester libnss-wrapper openssh-server openssh-client postgresql libpq5 \
                   python3-pytest
 bench: build harness bench-tools
 	@missing=""; for p in $(BENCH_PACKAGES); do \

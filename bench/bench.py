@@ -17,7 +17,18 @@ process's first lookup, some 4,600 instructions per line: with 700 users about 1
 a module that looks the user up, as pam-totp and google-authenticator do and pam_oath does not.) Prints the results, with ratios and a verdict
 per target, and writes docs/BENCHMARKS.md. Environment: BENCH_ROUNDS (cold rounds, default 3),
 BENCH_PER_ROUND (logins per module per cold round, default 100), BENCH_THROUGHPUT_LOGINS (per module,
-level and round, default 320), BENCH_SKIP_SSH=1 leaves out the real-sshd part.
+level and round, default 320), BENCH_SKIP_SSH=1 leaves out the real-sshd part, BENCH_PG_PORT (default
+25437) the port of the PostgreSQL server started for the store's rows.
+
+The PostgreSQL store (issue 14) runs in the same interleaved blocks and rounds: pam_totp.so itself with
+store=FILE, against a throwaway PostgreSQL (tools/pgserver.py, initdb in a temporary directory, on
+127.0.0.1) holding the same enrollments (`pam-totp-setup store import` of the files), as the servers'
+least-privilege role: over TCP with SCRAM-SHA-256 and no TLS; the same with TLS (sslmode=verify-full);
+and, as a reference only, with a `trust` line in pg_hba.conf for that role (no authentication: not a
+setup to use). Each of these has a database of its own, so that no row's logins replay another's. A
+fourth cold row names a port where nothing listens: the login loads libpq and is refused at once,
+which separates loading libpq from connecting. Two PAM services with separate state directories and
+one database stand for two hosts, for the concurrency check.
 """
 import base64
 import fcntl
@@ -38,6 +49,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+import pgserver  # noqa: E402
 import testbed  # noqa: E402
 
 BUILD = os.path.join(ROOT, "build")
@@ -54,13 +66,22 @@ SECDIR = subprocess.run(["sh", "-c", "dirname $(ldconfig -p | awk '/libpam\\.so\
 # The modules compared, and the variants of ours measured beside them (never targets themselves).
 MODULES = ["permit", "google-authenticator", "oath", "totp"]
 VARIANTS = ["totp-syncall"]
-ALL = MODULES + VARIANTS
+# pam_totp.so with store=: each row in its own database (store_setup).
+STORE = ["totp-store", "totp-store-tls", "totp-store-trust"]
+STORE_DOWN = "totp-store-down"
+BASE = MODULES + VARIANTS
+ALL = BASE + STORE
+COLD = ALL + [STORE_DOWN]
+STORE_DATABASES = {"totp-store": "pamtotp", "totp-store-tls": "pamtotp_tls", "totp-store-trust": "pamtotp_trust",
+                   "hosts": "pamtotp_hosts"}
+HOSTS = ("bench-host1", "bench-host2")  # libpam lower-cases service names
 PATHS = {
     "permit": os.path.join(SECDIR, "pam_permit.so"),
     "google-authenticator": os.path.join(SECDIR, "pam_google_authenticator.so"),
     "oath": os.path.join(SECDIR, "pam_oath.so"),
     "totp": MODULE,
     "totp-syncall": os.path.join(BUILD, "bench", "pam_totp-syncall.so"),
+    **{m: MODULE for m in STORE + [STORE_DOWN]},
 }
 PACKAGES = {"google-authenticator": "libpam-google-authenticator", "oath": "libpam-oath"}
 
@@ -115,6 +136,11 @@ class World:
         accounts = self.users + self.recovery_users
         passwd = ["root:x:0:0:root:/root:/bin/sh"] + [f"{u}:x:{3000 + i}:{3000 + i}::/nonexistent:/bin/sh" for i, u in enumerate(accounts)]
         group = ["root:x:0:"] + [f"{u}:x:{3000 + i}:" for i, u in enumerate(accounts)]
+        # The database's own account (tools/pgserver.py runs PostgreSQL and psql as it), last.
+        for entries, database in ((passwd, "passwd"), (group, "group")):
+            line = subprocess.run(["getent", database, "postgres"], capture_output=True, text=True).stdout.strip()
+            if line:
+                entries.append(line)
         open(os.path.join(self.root, "passwd"), "w").write("\n".join(passwd) + "\n")
         open(os.path.join(self.root, "group"), "w").write("\n".join(group) + "\n")
         # The system's user database, once main() has bind-mounted these files over /etc/passwd and
@@ -148,7 +174,7 @@ class World:
         for name, line in lines.items():
             open(os.path.join(self.pamd, "bench-" + name), "w").write(line + "\n")
         open(os.path.join(self.pamd, "other"), "w").write("auth required pam_deny.so\n")
-        self.last_step = {m: {} for m in ALL}
+        self.last_step = {m: {} for m in COLD + ["hosts"]}
 
     def state(self, module):
         return os.path.join(self.root, "state-" + module)
@@ -198,16 +224,16 @@ def loadgen(world, logins, jobs=1):
 def cold(world):
     """Rounds of blocks; each block runs every module once, back to back, in a random order, so a
     module's overhead is taken against pam_permit's of the same block."""
-    times = {m: [] for m in ALL}
-    refused = {m: 0 for m in ALL}
-    rss = {m: [] for m in ALL}
-    overhead = {m: [] for m in ALL}
+    times = {m: [] for m in COLD}
+    refused = {m: 0 for m in COLD}
+    rss = {m: [] for m in COLD}
+    overhead = {m: [] for m in COLD}
     for _ in range(ROUNDS):
         wait_for_step(20)
-        users = {m: world.take(m, PER_ROUND) for m in ALL}
+        users = {m: world.take(m, PER_ROUND) for m in COLD}
         order = []
         for i in range(PER_ROUND):
-            block = list(ALL)
+            block = list(COLD)
             rng.shuffle(block)
             order.append(block)
         plan = [(m, *users[m][i]) for i, block in enumerate(order) for m in block]
@@ -222,7 +248,7 @@ def cold(world):
                 times[m].append(us / 1000)
                 rss[m].append(kb)
                 refused[m] += status != 0
-            for m in ALL:
+            for m in COLD:
                 overhead[m].append(got[m] - got["permit"])
     return times, overhead, refused, rss
 
@@ -409,6 +435,143 @@ def _real_server():
     return results
 
 
+class StoreSetup:
+    """The PostgreSQL server of the store's rows: one database per row and one for the two hosts,
+    each with the schema (`store init --grant pamtotp_server`) and the pool's enrollments (`store
+    import` of the files the other rows read), and the services that use them."""
+
+    def __init__(self, world):
+        self.world = world
+        self.dir = os.path.join(world.root, "store")
+        os.makedirs(self.dir, mode=0o700)
+        self.pg = pgserver.PostgreSQL("BENCH_PG_PORT", 25437, tls=True)
+
+    def start(self):
+        pg, world = self.pg, self.world
+        pg.start()
+        # The reference row: no authentication for the servers' role on its own database (checked
+        # before the scram-sha-256 lines, which pgserver wrote for everything else).
+        hba = os.path.join(pg.data, "pg_hba.conf")
+        text = open(hba).read()
+        with open(hba, "w") as f:
+            f.write(f"host {STORE_DATABASES['totp-store-trust']} pamtotp_server 127.0.0.1/32 trust\n" + text)
+        pg.psql("SELECT pg_reload_conf()")
+        empty = os.path.join(self.dir, "no-state")
+        os.makedirs(empty, mode=0o700)
+        for database in STORE_DATABASES.values():
+            if database != "pamtotp":
+                pg.psql(f"CREATE DATABASE {database} OWNER pamtotp_admin")
+            admin = self.file(f"admin-{database}", "pamtotp_admin", database, tls=False)
+            for args in (["store", "init", "--grant", "pamtotp_server"],
+                         ["store", "import", "--secret", world.secret_template, "--state", empty]):
+                proc = subprocess.run([SETUP, *args, "--store", admin, "--config", "/nonexistent"], capture_output=True,
+                                      text=True, env=world.env, timeout=600)
+                if proc.returncode != 0:
+                    raise SystemExit(f"bench: pam-totp-setup {' '.join(args[:2])} on {database} failed: {proc.stderr}")
+            enrolled = int(pg.psql("SELECT count(*) FROM pam_totp.enrollments", database))
+            if enrolled != len(world.users):
+                raise SystemExit(f"bench: {database} holds {enrolled} enrollments, not {len(world.users)}")
+        files = {
+            "totp-store": self.file("plain", "pamtotp_server", STORE_DATABASES["totp-store"], tls=False),
+            "totp-store-tls": self.file("tls", "pamtotp_server", STORE_DATABASES["totp-store-tls"], tls=True),
+            "totp-store-trust": self.file("trust", "pamtotp_server", STORE_DATABASES["totp-store-trust"], tls=False,
+                                          password=False),
+        }
+        # Nothing listens there: connect() is refused at once, after libpq was loaded.
+        closed = testbed.free_port("BENCH_PG_CLOSED_PORT", 25438)
+        files[STORE_DOWN] = pg.store_file(os.path.join(self.dir, "down.conf"),
+                                          text=f"host=127.0.0.1 port={closed} dbname=pamtotp user=pamtotp_server sslmode=disable")
+        hosts = self.file("hosts", "pamtotp_server", STORE_DATABASES["hosts"], tls=False)
+        services = {m: (files[m], world.state(m)) for m in files}
+        services.update({h: (hosts, world.state(h)) for h in HOSTS})
+        for name, (store, state) in services.items():
+            service = name if name.startswith("bench-") else "bench-" + name
+            with open(os.path.join(world.pamd, service), "w") as f:
+                f.write(f"auth required {MODULE} store={store} state={state} config=/nonexistent\n")
+        return self
+
+    def file(self, name, role, database, tls, password=True):
+        text = f"host=127.0.0.1 port={self.pg.port} dbname={database} user={role}"
+        if password:
+            text += f" password={pgserver.PASSWORDS[role]}"
+        text += f" sslmode=verify-full sslrootcert={self.pg.ca}" if tls else " sslmode=disable"
+        return self.pg.store_file(os.path.join(self.dir, name + ".conf"), text=text)
+
+    def state_rows(self, users):
+        """(last_step, version, state text) of each user's row in the two hosts' database."""
+        names = ",".join(f"'{u}'" for u in users)
+        out = self.pg.psql(f"SELECT user_name, coalesce(last_step, -1), version, replace(state, E'\\n', '|') FROM pam_totp.state "
+                           f"WHERE user_name IN ({names})", STORE_DATABASES["hosts"])
+        rows = {}
+        for line in out.splitlines():
+            user, last, version, state = line.split("|", 3)
+            rows[user] = (int(last), int(version), state)
+        return rows
+
+    def destroy(self):
+        self.pg.destroy()
+
+
+def two_hosts(world, store):
+    """Two PAM services with state directories of their own and one database, as two servers.
+    One user, one valid code, 32 logins at once spread over both: how many were accepted. Then 32
+    users, each logging in with its code on both hosts at once (64 logins, 32 at a time): each must
+    be accepted exactly once, and each user's row must hold both decisions, the acceptance and the
+    refusal, as a user's row does after the same two logins one after the other."""
+    wait_for_step(10)
+    user, code = world.take("hosts", 1)[0]
+    world.last_step["hosts"][user] = float("inf")
+    results, _ = loadgen(world, [(HOSTS[i % 2][len("bench-"):], user, code) for i in range(32)], jobs=32)
+    one_code = sum(1 for _, status, _ in results if status == 0)
+    # The reference: the same two logins, one after the other.
+    wait_for_step(10)
+    step = int(time.time() // 30)
+    (reference, code), *pairs = world.take("hosts", 33)
+    for host in HOSTS:
+        loadgen(world, [(host[len("bench-"):], reference, code)])
+    plan = []
+    for u, c in pairs:
+        order = list(HOSTS)
+        rng.shuffle(order)
+        plan += [(host[len("bench-"):], u, c) for host in order]
+    results, _ = loadgen(world, plan, jobs=32)
+    accepted = {u: 0 for u, _ in pairs}
+    for (_, u, _), (_, status, _) in zip(plan, results):
+        accepted[u] += status == 0
+    rows = store.state_rows([reference] + [u for u, _ in pairs])
+
+    def shape(user):
+        # What the two decisions recorded, without the times (ten-digit numbers).
+        last, version, state = rows.get(user, (None, None, ""))
+        return last, version, re.sub(r"\b\d{10}\b", "T", state)
+    expected = shape(reference)
+    return {"one_code": one_code, "users": len(pairs), "exactly_once": sum(1 for u in accepted if accepted[u] == 1),
+            "complete": sum(1 for u, _ in pairs if shape(u) == expected), "reference_ok": expected[0] == step,
+            "reference": expected}
+
+
+def store_split(world):
+    """Where a store login's time goes, seen from the conversation (pamdrive -t): from pam_start to
+    the prompt (loading the module and libpq, connecting, reading the enrollment, the locked read
+    before the prompt) and from the answer to the end (the decision: lock, write, commit), against
+    the file store; logins of each module in turn. Medians (ms) per module and part."""
+    modules = ["totp", "totp-store", "totp-store-trust", "totp-store-tls"]
+    parts = {m: {"before": [], "after": []} for m in modules}
+    for _ in range(2):
+        wait_for_step(10)
+        users = {m: world.take(m, 25) for m in modules}
+        for i in range(25):
+            for m in modules:
+                user, code = users[m][i]
+                out = subprocess.run([PAMDRIVE, "-t", "-c", world.pamd, "-s", "bench-" + m, "-u", user, code], env=world.env,
+                                     capture_output=True, text=True).stdout
+                marks = dict(re.findall(r"^(START|PROMPT|ANSWER|END)_US (\d+)$", out, re.M))
+                if len(marks) == 4 and "RESULT: 0 " in out:
+                    parts[m]["before"].append((int(marks["PROMPT"]) - int(marks["START"])) / 1000)
+                    parts[m]["after"].append((int(marks["END"]) - int(marks["ANSWER"])) / 1000)
+    return {m: {k: statistics.median(v) if v else float("nan") for k, v in p.items()} for m, p in parts.items()}
+
+
 def stripped_size(path):
     copy = os.path.join(tempfile.gettempdir(), f"bench-size-{os.getpid()}.so")
     subprocess.run(["strip", "--strip-unneeded", "-o", copy, path], check=True)
@@ -426,7 +589,8 @@ def machine(directory=None):
     cpu = re.search(r"model name\s*:\s*(.*)", open("/proc/cpuinfo").read())
     memory = int(re.search(r"MemTotal:\s*(\d+)", open("/proc/meminfo").read()).group(1)) // 1024
     versions = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", "libpam0g", "libpam-google-authenticator",
-                               "libpam-oath", "openssh-server", "libssl3"], capture_output=True, text=True).stdout.strip()
+                               "libpam-oath", "openssh-server", "libssl3", "libpq5", "postgresql"],
+                              capture_output=True, text=True).stdout.strip()
     swift = subprocess.run(["swift", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     debian = open("/etc/debian_version").read().strip()
     where = ""
@@ -459,6 +623,10 @@ def check_prerequisites():
     for path in (MODULE, PAMDRIVE, SETUP, LOADGEN, AUDIT_OFF, CORE_BENCH, *(PATHS[v] for v in VARIANTS)):
         if not os.path.exists(path):
             raise SystemExit(f"bench: {path} is missing: run `make bench`")
+    try:
+        pgserver.bindir()
+    except testbed.Missing as missing:
+        raise SystemExit(f"bench: {missing}")
     for program in ("pamtester", "strip", "readelf"):
         if not shutil.which(program):
             raise SystemExit(f"bench: {program} is missing: run `make bench`")
@@ -505,19 +673,28 @@ def main():
     for user in (world.users[0], world.recovery_users[0]):
         if subprocess.run(["getent", "passwd", user], capture_output=True, env=world.env).returncode != 0:
             raise SystemExit(f"bench: {user} is not found through the C library's user database (nsswitch.conf, nscd?)")
-    print(f"bench: load average {load[0]:.2f}; {POOL} users; {ROUNDS} x {PER_ROUND} cold blocks of {len(ALL)} modules", flush=True)
-    # Every user logs in once with every module before anything is measured, so that each module's
-    # files for each user exist, as on a server in use (pam-totp's state directory then holds two
-    # files per user), and the programs and libraries are in the page cache.
-    for m in ALL:
-        loadgen(world, [(m, u, code) for u, code in world.take(m, POOL)], jobs=8)
-    recovery_codes = world.enroll_recovery_users()
-    cold_ms, overhead, cold_refused, rss = cold(world)
-    print("bench: cold logins done", flush=True)
-    rates, attempts, tp_refused = throughput(world)
-    print("bench: throughput done", flush=True)
-    accepted = same_code(world)
-    warm_us, warm_refused = warm(world)
+    print(f"bench: load average {load[0]:.2f}; {POOL} users; {ROUNDS} x {PER_ROUND} cold blocks of {len(COLD)} modules", flush=True)
+    store = StoreSetup(world)
+    try:
+        store.start()
+        print("bench: PostgreSQL store ready", flush=True)
+        # Every user logs in once with every module before anything is measured, so that each module's
+        # files (or rows) for each user exist, as on a server in use (pam-totp's state directory then
+        # holds two files per user), and the programs and libraries are in the page cache.
+        for m in ALL:
+            loadgen(world, [(m, u, code) for u, code in world.take(m, POOL)], jobs=8)
+        recovery_codes = world.enroll_recovery_users()
+        cold_ms, overhead, cold_refused, rss = cold(world)
+        print("bench: cold logins done", flush=True)
+        rates, attempts, tp_refused = throughput(world)
+        print("bench: throughput done", flush=True)
+        accepted = same_code(world)
+        hosts = two_hosts(world, store)
+        split = store_split(world)
+        print("bench: two hosts and the store's split done", flush=True)
+        warm_us, warm_refused = warm(world)
+    finally:
+        store.destroy()
     rec_ms, rec_above, rec_refused = recovery(world, recovery_codes)
     core = json.loads(subprocess.run([CORE_BENCH], capture_output=True, text=True, check=True).stdout)
     print("bench: warm logins, recovery codes and core done", flush=True)
@@ -540,7 +717,7 @@ def main():
         return f"{fmt.format(q[0])}–{fmt.format(q[-1])}"
 
     # --- the targets ------------------------------------------------------------------------------
-    o = {m: med(overhead[m]) for m in ALL}
+    o = {m: med(overhead[m]) for m in COLD}
     cold_ok = o["totp"] <= o["oath"]
     lines = [verdict(cold_ok, f"cold login overhead above pam_permit, median of {len(overhead['totp'])} pairs: pam-totp "
                      f"{o['totp']:.2f} ms, pam_oath {o['oath']:.2f} ms, {o['totp'] / o['oath']:.2f}× pam_oath's "
@@ -554,7 +731,7 @@ def main():
                              f"{attempts[('oath', level)]:.0f}/s, {tp_refused[('oath', level)]} refused) "
                              f"(target at least google-authenticator's and 0.9× pam_oath's, {floor:.0f}/s)",
                              under(t, floor, "logins/s")))
-    r = {m: med(rss[m]) for m in ALL}
+    r = {m: med(rss[m]) for m in COLD}
     lines.append(verdict(r["totp"] <= r["google-authenticator"] + 512, f"peak RSS of a cold login: pam-totp {r['totp']:.0f} kB, "
                          f"google-authenticator {r['google-authenticator']:.0f} kB ({r['totp'] - r['google-authenticator']:+.0f} kB; "
                          f"target at most +512 kB)", over(r["totp"], r["google-authenticator"] + 512, "kB", "{:.0f}")))
@@ -590,19 +767,19 @@ def main():
     t = ["### Cold login (one pamtester process per login)", "",
          "| module | median (ms) | p10–p90 (ms) | above pam_permit, median of pairs (ms) | ratio to pam_oath's overhead | peak RSS median (kB) | refused |",
          "|---|---|---|---|---|---|---|"]
-    for m in ALL:
+    for m in BASE:
         ratio = f"{o[m] / o['oath']:.2f}" if m != "permit" else "–"
         t.append(f"| {name(m)} | {med(cold_ms[m]):.2f} | {spread(cold_ms[m])} | {o[m]:.2f} | {ratio} | {r[m]:.0f} | {cold_refused[m]} |")
     t += ["", "### Logins per second, many users (successful logins / wall time)", "",
           "| module | " + " | ".join(f"{lv} in parallel | ratio to pam-totp's" for lv in LEVELS) + " | refused |",
           "|---|" + "---|---|" * len(LEVELS) + "---|"]
-    for m in ALL:
+    for m in BASE:
         cells = " | ".join(f"{rates[(m, lv)]:.0f} | {rates[(m, lv)] / rates[('totp', lv)]:.2f}" for lv in LEVELS)
         t.append(f"| {name(m)} | {cells} | {sum(tp_refused[(m, lv)] for lv in LEVELS)} |")
     t += ["", "### Warm login (cycles of pam_start, pam_authenticate, pam_end in one process, modules in turn)", "",
           "| module | module kept loaded: median (µs) | p10–p90 (µs) | above pam_permit's median (µs) | ratio to google-authenticator | loaded at each pam_start: median (µs) | above pam_permit (µs) | ratio to google-authenticator | refused |",
           "|---|---|---|---|---|---|---|---|---|"]
-    for m in ALL:
+    for m in BASE:
         t.append(f"| {name(m)} | {w[(m, True)]:.0f} | {spread(warm_us[(m, True)], '{:.0f}')} | {wa[(m, True)]:.0f} | "
                  f"{w[(m, True)] / w[('google-authenticator', True)]:.2f} | {w[(m, False)]:.0f} | {wa[(m, False)]:.0f} | "
                  f"{w[(m, False)] / w[('google-authenticator', False)]:.2f} | {warm_refused[m]} |")
@@ -639,7 +816,79 @@ def main():
                   + ". google-authenticator and pam_oath (2.6.7) each fsync their new file before renaming it, on every login, "
                   "and neither syncs the directory (strace).")
     tables = "\n".join(t)
+
+    # --- the PostgreSQL store (issue 14) ----------------------------------------------------------
+    def above(a, b):
+        """Median of the same-block differences of cold logins a - b (ms)."""
+        return med([x - y for x, y in zip(cold_ms[a], cold_ms[b])])
+
+    added, added_tls = above("totp-store", "totp"), above("totp-store-tls", "totp")
+    store_refused = sum(tp_refused[(m, lv)] for m in STORE for lv in LEVELS) + sum(cold_refused[m] for m in STORE)
+    store_targets = [verdict(added <= 10, f"cold login with store= (PostgreSQL on loopback, SCRAM-SHA-256, no TLS) against "
+                             f"the file store, median of {len(cold_ms['totp'])} same-block differences: +{added:.2f} ms "
+                             f"({med(cold_ms['totp-store']):.2f} ms against {med(cold_ms['totp']):.2f} ms); over TLS "
+                             f"(sslmode=verify-full) +{added_tls:.2f} ms (target at most +10 ms without TLS)",
+                             over(added, 10, "ms"))]
+    h = hosts
+    hosts_ok = (h["one_code"] == 1 and h["exactly_once"] == h["users"] and h["complete"] == h["users"] and h["reference_ok"]
+                and store_refused == 0)
+    store_targets.append(verdict(
+        hosts_ok, f"two hosts (two PAM services, separate state directories, one database): one valid code, 32 logins at "
+        f"once over both, {h['one_code']} accepted; {h['users']} users each logging in with its code on both hosts at "
+        f"once (64 logins, 32 at a time), {h['exactly_once']} accepted exactly once and {h['complete']} rows holding both "
+        f"decisions as after the same two logins one after the other (reference row "
+        f"{'as expected' if h['reference_ok'] else 'WRONG'}); correct codes refused in the store's cold and parallel "
+        f"runs: {store_refused} (target: exactly 1; all {h['users']}; all {h['users']}; 0)",
+        "no update lost, no correct code refused" if hosts_ok else "see the figures"))
+    store_target_text = "\n".join("- " + line for line in store_targets)
+
+    def store_name(m):
+        return {"totp": "pam-totp, files", "totp-store": "**pam-totp, store=** (loopback, SCRAM-SHA-256, no TLS)",
+                "totp-store-tls": "pam-totp, store= over TLS (sslmode=verify-full)",
+                "totp-store-trust": "pam-totp, store= with `trust` (reference only: no authentication, not a setup to use)",
+                STORE_DOWN: "pam-totp, store= where nothing listens (refused at once: libpq loaded, no connection)"}.get(m, m)
+
+    compared = ["permit", "google-authenticator", "totp"]
+    st = ["### Cold login (one pamtester process per login, in the same blocks as above)", "",
+          "| module | median (ms) | p10–p90 (ms) | above pam_permit, median of pairs (ms) | above the file store, median of pairs (ms) | ratio to the file store's time | peak RSS median (kB) | refused |",
+          "|---|---|---|---|---|---|---|---|"]
+    for m in compared + STORE + [STORE_DOWN]:
+        extra = f"{above(m, 'totp'):+.2f}" if m != "totp" else "–"
+        st.append(f"| {store_name(m)} | {med(cold_ms[m]):.2f} | {spread(cold_ms[m])} | {o[m]:.2f} | {extra} | "
+                  f"{med(cold_ms[m]) / med(cold_ms['totp']):.2f} | {r[m]:.0f} | {cold_refused[m]}"
+                  f"{' (all: nothing listens)' if m == STORE_DOWN else ''} |")
+    st += ["", "### Logins per second, many users (successful logins / wall time)", "",
+           "| module | " + " | ".join(f"{lv} in parallel | ratio to the file store | ratio to google-authenticator" for lv in LEVELS)
+           + " | refused |", "|---|" + "---|---|---|" * len(LEVELS) + "---|"]
+    for m in compared + STORE:
+        cells = " | ".join(f"{rates[(m, lv)]:.0f} | {rates[(m, lv)] / rates[('totp', lv)]:.2f} | "
+                           f"{rates[(m, lv)] / rates[('google-authenticator', lv)]:.2f}" for lv in LEVELS)
+        st.append(f"| {store_name(m)} | {cells} | {sum(tp_refused[(m, lv)] for lv in LEVELS)} |")
+    st += ["", "### Warm login (pamdrive cycles in one process; every store login connects anew)", "",
+           "| module | module kept loaded: median (µs) | above the file store (µs) | loaded at each pam_start: median (µs) | refused |",
+           "|---|---|---|---|---|"]
+    for m in compared + STORE:
+        st.append(f"| {store_name(m)} | {w[(m, True)]:.0f} | {w[(m, True)] - w[('totp', True)]:+.0f} | {w[(m, False)]:.0f} | "
+                  f"{warm_refused[m]} |")
+    pieces = [
+        ("loading libpq and the libraries it needs (OpenSSL, Kerberos, LDAP …), and a connect() refused at once",
+         f"{store_name(STORE_DOWN)} − files", above(STORE_DOWN, "totp")),
+        ("connecting without authentication (`trust`) and the login's statements", "trust − nothing listening",
+         above("totp-store-trust", STORE_DOWN)),
+        ("SCRAM-SHA-256 authentication (client and server)", "SCRAM − trust", above("totp-store", "totp-store-trust")),
+        ("TLS handshake and certificate check (verify-full)", "TLS − SCRAM", above("totp-store-tls", "totp-store")),
+    ]
+    st += ["", "### Where a store login's time goes (cold; medians of same-block differences, so they need not add up exactly)", "",
+           "| piece | rows compared | ms |", "|---|---|---|"]
+    st += [f"| {what} | {rows} | {ms:+.2f} |" for what, rows, ms in pieces]
+    st += [f"| all of it: store= (no TLS) − files | | {added:+.2f} |", "",
+           "Seen from the conversation (pamdrive -t, 50 logins each, modules in turn; medians, ms):", "",
+           "| module | pam_start to the prompt (loading, connecting, enrollment, locked read) | the code's answer to the verdict (lock, decide, write, commit) |",
+           "|---|---|---|"]
+    st += [f"| {store_name(m)} | {v['before']:.2f} | {v['after']:.2f} |" for m, v in split.items()]
+    store_tables = "\n".join(st)
     print("\n" + tables + "\n\n" + durability + "\n\nTargets (issue 13):\n" + targets)
+    print("\nPostgreSQL store:\n" + store_tables + "\n\nTargets (issue 14):\n" + store_target_text)
     if not stack_ok:
         print(stack_out)
 
@@ -672,6 +921,28 @@ cost of a process and of libpam.
 ## What the pieces of a login cost
 
 {durability} The decision is in [DESIGN.md](DESIGN.md), "Durability".
+
+## PostgreSQL store (issue 14)
+
+pam_totp.so with `store=FILE` runs in the same cold blocks, parallel rounds and warm runs as the
+modules above, against a throwaway PostgreSQL server on this machine (`tools/pgserver.py`: initdb in
+a temporary directory, 127.0.0.1, `fsync = on`), as the servers' least-privilege role
+(`store init --grant pamtotp_server`), with the pool's enrollments copied in by `pam-totp-setup store
+import`. Each row has a database of its own, so no row's logins replay another's. Every store login
+loads libpq (the first in its process) and opens a connection of its own: no pooling.
+
+### Targets (issue 14)
+
+{store_target_text}
+
+{store_tables}
+
+How the store's figures are measured: as items 1 to 4 below, in the same blocks and rounds. The
+`trust` row is a reference only, to show what authentication costs: a `trust` line in pg_hba.conf
+for the servers' role lets anyone who can reach the port act as it. The row where nothing listens
+(a free port) is refused by design; it measures loading libpq and what it loads, plus a refused
+TCP connect. The two hosts are the services bench-host1 and bench-host2, each with a state directory
+of its own, sharing one database; their logins run through loadgen (pamtester) like the others.
 
 ## How each figure is measured
 

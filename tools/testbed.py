@@ -179,12 +179,14 @@ def descendants(pid):
 
 
 class Server:
-    """A daemon started in a private mount namespace in which /etc/pam.d is the bed's copy."""
+    """A daemon started in a private mount namespace in which /etc/pam.d is the bed's copy; with
+    `netns`, inside that network namespace (`ip netns exec`), listening on `address`."""
 
     name = "server"
 
-    def __init__(self, bed, port):
+    def __init__(self, bed, port, address="127.0.0.1", netns=None):
         self.bed, self.port, self.process = bed, port, None
+        self.address, self.netns = address, netns
 
     def command(self):
         raise NotImplementedError
@@ -194,15 +196,17 @@ class Server:
         # The module's syslog lines go to the daemon's stderr (the capture library's fallback: sshd
         # clears the environment of its PAM process), which is appended to the bed's syslog file.
         log = open(self.bed.syslog, "a")
+        # `ip netns exec` executes its command in place, so the PID is still the daemon's.
+        inside = ["ip", "netns", "exec", self.netns] if self.netns else []
         self.process = subprocess.Popen(
-            ["unshare", "-m", "sh", "-c", script, self.bed.pamd, "env", f"LD_PRELOAD={SYSLOG_CAPTURE}", *self.command()],
+            [*inside, "unshare", "-m", "sh", "-c", script, self.bed.pamd, "env", f"LD_PRELOAD={SYSLOG_CAPTURE}", *self.command()],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"{self.name} exited at start ({self.process.returncode}):\n{self.bed.log()}{self.diagnostics()}")
             with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                if s.connect_ex((self.address, self.port)) == 0:
                     return
             time.sleep(0.05)
         raise AssertionError(f"{self.name} did not listen on {self.port}:\n{self.bed.log()}{self.diagnostics()}")
@@ -234,8 +238,9 @@ class Server:
 class Sshd(Server):
     name = "sshd"
 
-    def __init__(self, bed, port, methods, password_authentication=False, allow=()):
-        super().__init__(bed, port)
+    def __init__(self, bed, port, methods, password_authentication=False, allow=(), address="127.0.0.1", netns=None,
+                 options=()):
+        super().__init__(bed, port, address, netns)
         self.dir = os.path.join(bed.root, f"sshd-{port}")
         os.makedirs(os.path.join(self.dir, "keys"), exist_ok=True)
         self.hostkey = os.path.join(self.dir, "hostkey")
@@ -243,7 +248,7 @@ class Sshd(Server):
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", self.hostkey], check=True)
         self.config = os.path.join(self.dir, "sshd_config")
         lines = [
-            f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {self.hostkey}", f"PidFile {self.dir}/sshd.pid",
+            f"Port {port}", f"ListenAddress {address}", f"HostKey {self.hostkey}", f"PidFile {self.dir}/sshd.pid",
             "UsePAM yes", "KbdInteractiveAuthentication yes",
             f"PasswordAuthentication {'yes' if password_authentication else 'no'}",
             "PubkeyAuthentication yes", f"AuthenticationMethods {methods}",
@@ -252,6 +257,7 @@ class Sshd(Server):
         ]
         if allow:
             lines.append("AllowUsers " + " ".join(allow))
+        lines += options
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation directory
@@ -289,7 +295,7 @@ print(queue[0])
 '''
 
 
-def ssh(bed, port, user, password=(), code=(), yesno=(), identity=None, command="id -un", source="127.0.0.1"):
+def ssh(bed, port, user, password=(), code=(), yesno=(), identity=None, command="id -un", source="127.0.0.1", host="127.0.0.1"):
     """Logs in with the real ssh client. Each prompt is answered from the matching list, in order;
     a prompt with no answer left cancels the login. Returns (exit status, stdout, prompts seen)."""
     askpass = os.path.join(bed.root, "askpass")
@@ -308,7 +314,7 @@ def ssh(bed, port, user, password=(), code=(), yesno=(), identity=None, command=
         args += ["-o", "PubkeyAuthentication=no"]
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "SSH_AUTH_SOCK")}
     env.update(SSH_ASKPASS=askpass, SSH_ASKPASS_REQUIRE="force")
-    proc = subprocess.run(args + [f"{user.name}@127.0.0.1", command], env=env, stdin=subprocess.DEVNULL,
+    proc = subprocess.run(args + [f"{user.name}@{host}", command], env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=60, start_new_session=True)
     prompts = json.load(open(askpass + ".json")).get("prompts", [])
     return proc.returncode, proc.stdout.strip(), prompts
