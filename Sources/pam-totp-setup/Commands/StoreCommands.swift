@@ -23,15 +23,6 @@ private func storeSettings(_ common: CommonOptions) throws -> (ModuleOptions, Mo
     return (options, settings)
 }
 
-/// Connects; unless `anySchema` (`store init`, which makes or updates it), only to a database with
-/// the schema this tool knows.
-private func connect(_ settings: ModuleOptions.StoreSettings, anySchema: Bool = false) throws -> Store {
-    let store: Store
-    do { store = try Store(file: settings.file, timeout: settings.timeout) } catch { throw SetupError(error.description) }
-    if !anySchema { try StoreSchema.check(store) }
-    return store
-}
-
 struct StoreInit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
@@ -58,7 +49,7 @@ struct StoreInit: ParsableCommand {
 
     func run() throws {
         let (_, settings) = try storeSettings(common)
-        let store = try connect(settings, anySchema: true)
+        let store = try connectStore(settings, anySchema: true)
         let key = Hex.encode(try Crypto.randomBytes(32))
         let version: Int = try storeCall { () throws(StorageError) in
             try store.transaction { () throws(StorageError) in
@@ -119,7 +110,7 @@ struct StoreImport: ParsableCommand {
         let (options, settings) = try storeSettings(common)
         var fileOptions = options
         fileOptions.store = nil
-        let store = try connect(settings)
+        let store = try connectStore(settings)
         try moveEach(try accounts(common), name: \.name, done: "Imported", skipped: "already in the store") { account in
             let target = try Target(account: account, options: fileOptions)
             guard let enrollment = try target.place.read() else { return nil }
@@ -184,7 +175,7 @@ struct StoreExport: ParsableCommand {
         let (options, settings) = try storeSettings(common)
         var fileOptions = options
         fileOptions.store = nil
-        let store = try connect(settings)
+        let store = try connectStore(settings)
         let names: [String]
         if let user = common.user {
             names = [user]
@@ -196,7 +187,7 @@ struct StoreExport: ParsableCommand {
         }
         try moveEach(names, name: { String($0.prefix(64)) }, done: "Exported", skipped: "skipped") { name in
             guard PathTemplate.isSafeUserName(name), let account = try Account.lookup(name) else { return .skipped("no such account here") }
-            let stored = StoredEnrollment(settings: settings, account: account)
+            let stored = StoredEnrollment(store: store, account: account)
             guard let enrollment = try stored.read() else { return .skipped("not enrolled in the store") }
             let target = try Target(account: account, options: fileOptions)
             if target.place.isPresent && !force { return .skipped("\(target.place.path) exists (--force replaces it)") }
