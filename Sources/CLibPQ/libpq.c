@@ -162,8 +162,29 @@ static int parses(const char *conninfo) {
     return 1;
 }
 
-ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, int timeout_seconds, char *error,
-                                      size_t error_size) {
+extern char **environ;
+
+/* The first PG* variable of the process's environment, or NULL. libpq takes every keyword the
+   connection string leaves out from such a variable (PGHOST, PGPORT, PGSSLMODE, PGSSLROOTCERT,
+   PGSERVICE…), with getenv(): inside sudo or su, from the user who runs them. */
+static const char *libpq_variable(void) {
+    for (char **variable = environ; variable != NULL && *variable != NULL; variable++)
+        if (strncmp(*variable, "PG", 2) == 0) return *variable;
+    return NULL;
+}
+
+ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, int timeout_seconds,
+                                      int use_environment, char *error, size_t error_size) {
+    if (!use_environment) {
+        const char *variable = libpq_variable();
+        if (variable != NULL) {
+            /* The name only: the value may be a password (PGPASSWORD). */
+            size_t name = strcspn(variable, "=");
+            snprintf(error, error_size, "the environment sets %.*s, which would choose the store in place of the "
+                     "store file: refused (unset it, or put the setting in the file)", (int)(name > 64 ? 64 : name), variable);
+            return NULL;
+        }
+    }
     if (!loaded(error, error_size)) return NULL;
     char *conninfo = connection_string(file, length);
     if (conninfo == NULL) {
@@ -180,9 +201,11 @@ ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, 
     }
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", timeout_seconds < 1 ? 1 : timeout_seconds);
-    /* Later keywords override what the expanded connection string says: the bound is ours. */
-    const char *const keywords[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *const values[] = {conninfo, timeout, "pam_totp", NULL};
+    /* Later keywords override what the expanded connection string says: the bound is ours, and GSS
+       encryption, which libpq would otherwise try before TLS whatever sslmode says (and which the
+       caller's Kerberos environment steers), is off; GSS authentication still works over TLS. */
+    const char *const keywords[] = {"dbname", "connect_timeout", "application_name", "gssencmode", NULL};
+    const char *const values[] = {conninfo, timeout, "pam_totp", "disable", NULL};
     PGconn *conn = libpq.connectdb_params(keywords, values, 1);
     if (conn == NULL) {
         explicit_bzero(conninfo, strlen(conninfo));
@@ -245,6 +268,8 @@ ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *stat
     int flushed;
     while ((flushed = libpq.flush(conn)) == 1) {
         if (!wait_for(conn, POLLOUT | POLLIN, deadline)) goto timeout;
+        /* The server may be sending while it is sent to: read it, as libpq's PQflush asks. */
+        if (!libpq.consume_input(conn)) goto lost;
     }
     if (flushed < 0) goto lost;
     PGresult *kept = NULL;
@@ -269,7 +294,12 @@ ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *stat
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
         /* The primary message only: DETAIL may quote a row's values ("Failing row contains …"). */
         const char *primary = libpq.result_error_field(kept, PG_DIAG_MESSAGE_PRIMARY);
-        copy_error(error, error_size, "", primary != NULL ? primary : "the statement failed");
+        const char *state = libpq.result_error_field(kept, PG_DIAG_SQLSTATE);
+        /* undefined_table, invalid_schema_name: the database was never set up. */
+        if (state != NULL && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
+            copy_error(error, error_size, "the database has no pam_totp schema (run pam-totp-setup store init): ", primary);
+        else
+            copy_error(error, error_size, "", primary != NULL ? primary : "the statement failed");
         ctotp_pq_clear((ctotp_pq_result *)kept);
         return NULL;
     }

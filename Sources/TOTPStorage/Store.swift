@@ -20,6 +20,8 @@ public final class Store {
     /// The bound, in seconds, on every wait for the database.
     public let timeout: Int32
     private let connection: OpaquePointer
+    /// The key of `unknownNames()`, once `enrollment(user:)` read it.
+    private var namesKey: Secret?
 
     /// The version of the schema this code reads and writes (`pam-totp-setup store init`).
     public static let schemaVersion = 1
@@ -28,15 +30,18 @@ public final class Store {
     /// others, checked like every private file: `SecurePath.readFile`) and connects, waiting at most
     /// `timeout` seconds per host. The file holds a libpq connection string, over several lines if
     /// need be, with `#` comments: `host=db1,db2 dbname=pamtotp user=pam_totp
-    /// target_session_attrs=read-write`, or a URI.
-    public init(file path: String, timeout: Int) throws(StorageError) {
+    /// target_session_attrs=read-write`, or a URI. Only with `environment` (the tool, run by root)
+    /// may libpq's `PG*` variables fill in what the file leaves out; otherwise (the module, inside
+    /// sudo or su with the caller's environment) a `PG*` variable refuses the connection.
+    public init(file path: String, timeout: Int, environment: Bool = false) throws(StorageError) {
         self.path = path
         let seconds = Int32(clamping: timeout)
         self.timeout = seconds
         let bytes = try SecurePath.readFile(path, owners: [0]).bytes
         var error = [CChar](repeating: 0, count: 512)
         let opened = bytes.withUnsafeBytes { file in
-            ctotp_pq_connect(file.baseAddress?.assumingMemoryBound(to: UInt8.self), file.count, seconds, &error, error.count)
+            ctotp_pq_connect(
+                file.baseAddress?.assumingMemoryBound(to: UInt8.self), file.count, seconds, environment ? 1 : 0, &error, error.count)
         }
         guard let opened else { throw .store(path: path, error: Self.text(error)) }
         connection = opened
@@ -44,8 +49,14 @@ public final class Store {
         // holds would stay until TCP keepalive gives up, hours later with the defaults: every server
         // would refuse the user meanwhile. Inside a transaction the module and the tool only compute
         // between statements, never wait for a person, so a live client never reaches this bound.
+        // The server also stops waiting for a row lock or a statement after that long: a client
+        // that gave up must not leave its backend queued on a lock, holding a connection slot.
         request()
-        try execute("SELECT set_config('idle_in_transaction_session_timeout', $1, false)", [.text(String(timeout) + "s")])
+        try execute(
+            """
+            SELECT set_config('idle_in_transaction_session_timeout', $1, false), set_config('lock_timeout', $1, false),
+                set_config('statement_timeout', $1, false)
+            """, [.text(String(timeout) + "s")])
     }
 
     deinit { ctotp_pq_finish(connection) }
@@ -135,7 +146,7 @@ public final class Store {
 
     /// Begins a request of several statements that must all be answered within `timeout`
     /// seconds from now (`ctotp_pq_set_deadline`), as one wait.
-    private func request() {
+    public func request() {
         ctotp_pq_set_deadline(connection, timeout)
     }
 
@@ -161,26 +172,33 @@ public final class Store {
     // MARK: - What a login reads and writes
 
     /// The text of `user`'s enrollment (the format of an enrollment file), or nil if there is none.
+    /// The same statement reads the schema's version, refused unless it is the one this code knows,
+    /// and the key of `unknownNames()`.
     public func enrollment(user: String) throws(StorageError) -> Secret? {
         request()
-        return try execute("SELECT enrollment FROM pam_totp.enrollments WHERE user_name = $1", [.text(user)]).secret(0, 0)
-    }
-
-    /// Where names that are no account are throttled: as with files (`StateStore.unknownNames`), in
-    /// `StateStore.unknownBuckets` shared rows, picked with the store's own key, which every server
-    /// shares, so a name is throttled the same on all of them. Refused unless the schema is the
-    /// version this code knows.
-    public func unknownNames() throws(StorageError) -> UnknownNames {
-        request()
         let rows = try execute(
-            "SELECT value, (SELECT max(version) FROM pam_totp.schema_version) FROM pam_totp.settings WHERE name = 'unknown-names-key'")
-        guard rows.text(0, 1) == String(Self.schemaVersion), let hex = rows.secret(0, 0),
+            """
+            SELECT (SELECT enrollment FROM pam_totp.enrollments WHERE user_name = $1), (SELECT max(version) FROM pam_totp.schema_version),
+                (SELECT value FROM pam_totp.settings WHERE name = 'unknown-names-key')
+            """, [.text(user)])
+        guard rows.text(0, 1) == String(Self.schemaVersion), let hex = rows.secret(0, 2),
             let key = hex.withBytesArray({ Hex.decode(utf8: $0[...], length: 32) })
         else {
             throw .store(
-                path: path, error: "the database has no pam-totp schema of version \(Self.schemaVersion): run pam-totp-setup store init")
+                path: path, error: "the database has no pam_totp schema of version \(Self.schemaVersion) (run pam-totp-setup store init)")
         }
-        return UnknownNames(key: Secret(key))
+        namesKey = Secret(key)
+        return rows.secret(0, 0)
+    }
+
+    /// Where names that are no account are throttled: as with files (`StateStore.unknownNames`), in
+    /// `StateStore.unknownBuckets` shared rows, picked with the store's own key (read by
+    /// `enrollment(user:)`, which every login calls first), which every server shares, so a name is
+    /// throttled the same on all of them.
+    public func unknownNames() throws(StorageError) -> UnknownNames {
+        if namesKey == nil { _ = try enrollment(user: "") }
+        guard let namesKey else { throw .store(path: path, error: "no key for names that are no account") }
+        return UnknownNames(key: namesKey)
     }
 
     /// Begins a transaction and locks `user`'s state row (making it if there is none) until the

@@ -42,6 +42,7 @@ enum StoreSchema {
     /// or one made by a newer pam-totp, which this version must not write into.
     static func check(_ store: Store) throws {
         let version: Int? = try storeCall { () throws(StorageError) in
+            store.request()
             let made = try store.execute("SELECT to_regclass('pam_totp.schema_version') IS NOT NULL").text(0, 0)
             guard made == "t" else { return nil }
             return Int(try store.execute("SELECT max(version) FROM pam_totp.schema_version").text(0, 0) ?? "")

@@ -29,30 +29,70 @@ struct StoredEnrollment: EnrollmentPlace {
 
     /// Replaces the enrollment and its recovery codes in one transaction.
     func write(_ enrollment: Enrollment) throws {
+        _ = try save(enrollment, replace: true)
+    }
+
+    /// Adds the enrollment, its recovery codes but those `state` records as used, and the state, in
+    /// one transaction, unless the store has an enrollment for the user already (`store import`).
+    /// - Returns: whether it was added.
+    func add(_ enrollment: Enrollment, state: UserState) throws -> Bool {
+        try save(enrollment, replace: false, state: state)
+    }
+
+    /// Writes the enrollment's rows under the user's state-row lock, so that no login on any server
+    /// decides with the old enrollment after this one is committed.
+    private func save(_ enrollment: Enrollment, replace: Bool, state: UserState? = nil) throws -> Bool {
         var tied = enrollment
         tied.account = account.name
         var serialized = tied.serialized()
         let text = Secret(taking: &serialized)
-        try storeCall { () throws(StorageError) in
-            try store.transaction { () throws(StorageError) in
-                try store.execute(
-                    """
-                    INSERT INTO pam_totp.enrollments (user_name, enrollment) VALUES ($1, $2)
-                    ON CONFLICT (user_name) DO UPDATE SET enrollment = EXCLUDED.enrollment, updated = now()
-                    """, [.text(account.name), .secret(text)])
-                try store.execute("DELETE FROM pam_totp.recovery_codes WHERE user_name = $1", [.text(account.name)])
-                for hash in tied.recovery?.hashes ?? [] {
+        let used = state.flatMap { state in tied.recovery.map(state.usedRecoveryCodes(of:)) } ?? []
+        let name = account.name
+        return try storeCall { () throws(StorageError) in
+            try store.transaction { () throws(StorageError) -> Bool in
+                try store.execute("SELECT 1 FROM pam_totp.state WHERE user_name = $1 FOR UPDATE", [.text(name)])
+                if replace {
+                    try store.execute(
+                        """
+                        INSERT INTO pam_totp.enrollments (user_name, enrollment) VALUES ($1, $2)
+                        ON CONFLICT (user_name) DO UPDATE SET enrollment = EXCLUDED.enrollment, updated = now()
+                        """, [.text(name), .secret(text)])
+                    try store.execute("DELETE FROM pam_totp.recovery_codes WHERE user_name = $1", [.text(name)])
+                } else {
+                    let added = try store.execute(
+                        "INSERT INTO pam_totp.enrollments (user_name, enrollment) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING user_name",
+                        [.text(name), .secret(text)]
+                    ).count
+                    guard added == 1 else { return false }
+                }
+                for hash in tied.recovery?.hashes ?? [] where !used.contains(RecoverySet.identifier(of: hash)) {
                     try store.execute(
                         "INSERT INTO pam_totp.recovery_codes (user_name, code_id) VALUES ($1, $2)",
-                        [.text(account.name), .text(RecoverySet.identifier(of: hash))])
+                        [.text(name), .text(RecoverySet.identifier(of: hash))])
                 }
+                if var row = state {
+                    row.usedRecovery = []
+                    // A step the store accepted for an earlier enrollment of the user stays used.
+                    try store.execute(
+                        """
+                        INSERT INTO pam_totp.state (user_name, state, last_step) VALUES ($1, $2, $3)
+                        ON CONFLICT (user_name) DO UPDATE SET state = EXCLUDED.state,
+                            last_step = greatest(pam_totp.state.last_step, EXCLUDED.last_step),
+                            version = pam_totp.state.version + 1, updated = now()
+                        """, [.text(name), .text(String(decoding: row.serialized(), as: UTF8.self)), .integer(row.lastStep)])
+                }
+                return true
             }
         }
     }
 
     func remove() throws {
+        let name = account.name
         let removed = try storeCall { () throws(StorageError) in
-            try store.execute("DELETE FROM pam_totp.enrollments WHERE user_name = $1 RETURNING user_name", [.text(account.name)]).count
+            try store.transaction { () throws(StorageError) in
+                try store.execute("SELECT 1 FROM pam_totp.state WHERE user_name = $1 FOR UPDATE", [.text(name)])
+                return try store.execute("DELETE FROM pam_totp.enrollments WHERE user_name = $1 RETURNING user_name", [.text(name)]).count
+            }
         }
         guard removed == 1 else { throw SetupError("\(account.name) is not enrolled (\(path))") }
     }
@@ -69,7 +109,9 @@ struct StoredEnrollment: EnrollmentPlace {
 /// database with the schema this tool knows.
 func connectStore(_ settings: ModuleOptions.StoreSettings, anySchema: Bool = false) throws -> Store {
     let store: Store
-    do { store = try Store(file: settings.file, timeout: settings.timeout) } catch { throw SetupError(error.description) }
+    do { store = try Store(file: settings.file, timeout: settings.timeout, environment: true) } catch {
+        throw SetupError(error.description)
+    }
     if !anySchema { try StoreSchema.check(store) }
     return store
 }

@@ -769,3 +769,50 @@ def test_a_malformed_store_file_does_not_log_its_password(env, store, text):
     proc = env.setup("status", "--user", "alice", "--store", path, check=False)
     assert proc.returncode != 0 and "the connection string is malformed" in proc.stderr, proc.stderr
     assert password not in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize("variable", ["PGHOSTADDR=127.0.0.1", "PGPORT=1", "PGSSLMODE=disable", "PGSERVICE=evil", "PGPASSWORD=x-y-z-secret"])
+def test_libpq_environment_variables_are_refused_not_used(env, store, variable):
+    """Inside sudo -E or su, the module's process has the caller's environment, from which libpq would
+    fill in what the store file leaves out (which server, which CA): the module refuses to connect,
+    and logs the variable's name, never its value."""
+    enroll(env, store)
+    code, _ = fresh_code()
+    name, value = variable.split("=", 1)
+    env.sensitive.add("x-y-z-secret")
+    login = env.login("alice", code, service="test", process_env={name: value})
+    assert login.rc == PAM_AUTHINFO_UNAVAIL, login.log
+    assert login.logged(rf"store error user=alice rhost=- error=\"store \S+: the environment sets {name}, which would choose"), login.log
+    assert value not in login.log or len(value) < 3
+    # Without it, the same code works: nothing was recorded.
+    assert env.login("alice", code, service="test").rc == PAM_SUCCESS
+
+
+def test_a_database_without_the_schema_is_a_store_error(env, store):
+    enroll(env, store)
+    store.value("ALTER SCHEMA pam_totp RENAME TO pam_totp_away")
+    try:
+        login = env.login("alice", "123456", service="test")
+        assert login.rc == PAM_AUTHINFO_UNAVAIL, login.log
+        assert login.logged(r'store error user=alice rhost=- error="store \S+: the database has no pam_totp schema \(run pam-totp-setup store init\)'), login.log
+    finally:
+        store.value("ALTER SCHEMA pam_totp_away RENAME TO pam_totp")
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_a_store_login_fits_in_a_64_kib_stack(env, store, tls_pg, tls):
+    """ocserv runs PAM on a 96 KiB coroutine stack (test_stack.py): a store login goes through libpq's
+    connection (name lookup, SCRAM, with TLS the OpenSSL handshake) and must fit in 64 KiB too."""
+    from test_stack import STACK, login_on_stack
+    database = tls_pg if tls else store
+    empty(database)
+    codes = enroll(env, database)["recovery_codes"]
+    servers(env, database.file)
+    code, _ = fresh_code()
+    used = {}
+    for name, answer in (("totp", code), ("recovery", codes[0]), ("replayed", code)):
+        rc, high, out = login_on_stack(env, STACK, "alice", answer)
+        assert rc == (PAM_AUTH_ERR if name == "replayed" else PAM_SUCCESS), f"{name} on a {STACK}-byte stack: {rc}\n{out}"
+        used[name] = high
+    print(f"store login stack high-water marks, {'TLS' if tls else 'plain'} (bytes):", used)
+    assert all(high is not None and high < STACK for high in used.values()), used

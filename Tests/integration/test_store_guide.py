@@ -84,15 +84,16 @@ def test_the_guide_as_written_gives_servers_a_shared_store(env, guide):
     assert "init --store" in text("admin")
     out = run(text("admin"))
     assert "schema, version 1" in out
-    run(text("server"))
+    assert "root is not enrolled" in run(text("server"))
     admin, server = etc + "/pam-totp/store-admin.conf", etc + "/pam-totp/store.conf"
     for path in (admin, server):
         assert oct(os.stat(path).st_mode & 0o777) == "0o600"
-    assert open(env.config).read().strip().endswith("store=" + server)
 
-    # "3. Enrollments", with the admin file; then a login through the module with the site configuration.
+    # "3. Enrollments, then the switch": a user enrolled with the admin file, then store= for the module.
     wait_for_fresh_step()
     env.setup("enroll", "--user", "alice", "--key", KEY, "--json", "--store", admin, code=totp(KEY))
+    run(text("switch"))
+    assert open(env.config).read().strip().endswith("store=" + server)
     env.service("test")
     code = totp(KEY)
     login = env.login("alice", code)

@@ -509,6 +509,28 @@ def test_import_carries_the_state_over_and_runs_again_without_changes(env, store
     assert {user: open(env.enrollment_path(user)).read() for user in ("alice", "bob")} == files_before
 
 
+def test_import_of_the_same_enrollment_from_another_host_keeps_its_used_codes_used(env, store):
+    """One enrollment file copied to several hosts (configuration management): the first host's import
+    adds it; a later host's marks what it saw used as used in the store too, and changes nothing more
+    when run again."""
+    codes = env.enroll("alice")["recovery_codes"]
+    env.service("files", "retries=1")
+    env.setup("store", "import", "--store", store.admin)
+    # "Another host": a recovery code and a newer step used through the files after the first import.
+    step = this_step()
+    assert env.login("alice", codes[3], service="files").rc == PAM_SUCCESS
+    assert env.login("alice", code_at(step + 1), service="files").rc == PAM_SUCCESS
+    proc = env.setup("store", "import", "--store", store.admin)
+    assert "skipped alice: already in the store with the same enrollment; the codes used here stay used\n" in proc.stdout, proc.stdout
+    service = store_service(env, store)
+    assert env.login("alice", codes[3], service=service).rc == PAM_AUTH_ERR
+    assert env.login("alice", code_at(step + 1), service=service).rc == PAM_AUTH_ERR
+    assert env.login("alice", codes[4], service=service).rc == PAM_SUCCESS
+    before = store.dump()
+    again = env.setup("store", "import", "--store", store.admin)
+    assert "skipped alice: already in the store\n" in again.stdout and store.dump() == before
+
+
 def test_import_reports_a_malformed_enrollment_and_imports_the_others(env, store):
     env.enroll("alice")
     bad = env.enrollment_path("carol")

@@ -22,9 +22,11 @@ typedef struct ctotp_pq_result ctotp_pq_result;
    (expanded), with connect_timeout set to timeout_seconds; then PQstatus. NULL on failure (error
    says why, including when libpq cannot be loaded; of a string libpq cannot parse, only that it
    is malformed, as libpq's reason quotes the string). The copy of the string is zeroed
-   afterwards: it may hold a password. */
-ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, int timeout_seconds, char *error,
-                                      size_t error_size);
+   afterwards: it may hold a password. Unless use_environment, a process whose environment has any
+   PG* variable is refused before anything is loaded: libpq would take what the file leaves out
+   from it (inside sudo, the caller's). GSS encryption is always off (gssencmode=disable). */
+ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, int timeout_seconds,
+                                      int use_environment, char *error, size_t error_size);
 
 /* PQsendQueryParams (text parameters and results; a NULL value is SQL NULL), then PQconsumeInput
    and PQgetResult until the statement is done or timeout_seconds have passed. NULL on failure,

@@ -76,21 +76,52 @@ struct StoreInit: ParsableCommand {
     }
 }
 
-/// Every user this command covers: `--user`, or every account of the user database.
-private func accounts(_ common: CommonOptions) throws -> [Account] {
+/// Every user this command covers: `--user`; or every account the user database lists, and every
+/// name that has a file in a central `secret=` directory (whose accounts a directory service such
+/// as SSSD or LDAP may not list), looked up one by one.
+private func accounts(_ common: CommonOptions, options: ModuleOptions) throws -> [Account] {
     if let user = common.user {
         guard let found = try Account.lookup(user) else { throw SetupError("no such user: \(user)") }
         return [found]
     }
     var found: [Account] = []
+    var seen = Set<String>()
     setpwent()
-    defer { endpwent() }
     while let entry = getpwent() {
         let name = String(cString: entry.pointee.pw_name)
-        guard PathTemplate.isSafeUserName(name) else { continue }
+        guard PathTemplate.isSafeUserName(name), seen.insert(name).inserted else { continue }
         found.append(Account(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid, home: String(cString: entry.pointee.pw_dir)))
     }
+    endpwent()
+    for name in centralNames(options.secretTemplates) where !seen.contains(name) {
+        seen.insert(name)
+        if let account = try Account.lookup(name) { found.append(account) }
+    }
     return found
+}
+
+/// The user names that central `secret=` templates whose last component holds `%u` (such as
+/// `/var/lib/pam-totp/users/%u`) have files for: the directory's entries that fit the template.
+private func centralNames(_ templates: [String]) -> [String] {
+    var names: [String] = []
+    for template in templates where !PathTemplate.usesHome(template) {
+        guard let slash = template.lastIndex(of: "/") else { continue }
+        let directory = String(template[..<slash])
+        let last = template[template.index(after: slash)...]
+        guard !directory.contains("%"), let escape = last.firstRange(of: "%u"), !last[escape.upperBound...].contains("%"),
+            !last[..<escape.lowerBound].contains("%"), let stream = opendir(directory)
+        else { continue }
+        let prefix = String(last[..<escape.lowerBound])
+        let suffix = String(last[escape.upperBound...])
+        while let entry = readdir(stream) {
+            let file = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard file.hasPrefix(prefix), file.hasSuffix(suffix), file.count > prefix.count + suffix.count else { continue }
+            let name = String(file.dropFirst(prefix.count).dropLast(suffix.count))
+            if PathTemplate.isSafeUserName(name) { names.append(name) }
+        }
+        closedir(stream)
+    }
+    return names
 }
 
 struct StoreImport: ParsableCommand {
@@ -100,8 +131,11 @@ struct StoreImport: ParsableCommand {
         discussion: """
             Looks at every account of the user database (or --user NAME) where the module looks for \
             enrollment files (secret=), and copies each enrollment found, with its state (last step, used \
-            recovery codes, failures, remembered devices), into the store. A user already enrolled in the \
-            store is left as the store has it, so running it again changes nothing. The files stay.
+            recovery codes, failures, remembered devices), into the store. A user the store has with \
+            another enrollment is left as the store has it; with the same one (a file copied to several \
+            hosts), the codes this host saw used stay used. Running it again changes nothing. The files stay: \
+            move them away once the servers use the store, so that a later import cannot bring back an \
+            enrollment reset in the store.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -111,48 +145,33 @@ struct StoreImport: ParsableCommand {
         var fileOptions = options
         fileOptions.store = nil
         let store = try connectStore(settings)
-        try moveEach(try accounts(common), name: \.name, done: "Imported", skipped: "already in the store") { account in
+        let users = try accounts(common, options: fileOptions)
+        if common.user == nil {
+            print("Looking at \(users.count) accounts: those the user database lists, and the names of central enrollment files.")
+            print("Users whose files are in their homes and whom it does not list (SSSD and LDAP often list none) need --user NAME.")
+        }
+        try moveEach(users, name: \.name, done: "Imported", skipped: "already in the store") { account in
             let target = try Target(account: account, options: fileOptions)
             guard let enrollment = try target.place.read() else { return nil }
-            let added = try target.withState { locked in
-                try Self.copy(enrollment, state: try locked.read(), of: account, into: store)
+            let state = try target.withState { try $0.read() }
+            let stored = StoredEnrollment(store: store, account: account)
+            if try stored.add(enrollment, state: state) { return .done("imported \(account.name) (\(target.place.path))") }
+            guard try stored.read()?.identifier == enrollment.identifier else { return .skipped("already in the store") }
+            let merged = try stored.withState(recovery: enrollment.recovery) { locked in
+                var row = locked.read()
+                let before = row
+                let usedHere = enrollment.recovery.map(state.usedRecoveryCodes(of:)) ?? []
+                row.usedRecovery += usedHere.filter { !row.usedRecovery.contains($0) }
+                if let step = state.lastStep, step > row.lastStep ?? 0 { row.lastStep = step }
+                guard row != before else { return false }
+                try storeCall { () throws(StorageError) in try locked.write(row) }
+                return true
             }
-            return added ? .done("imported \(account.name) (\(target.place.path))") : .skipped("already in the store")
+            return .skipped(
+                merged ? "already in the store with the same enrollment; the codes used here stay used" : "already in the store")
         }
     }
 
-    /// Adds the enrollment, its unused recovery codes and the state in one transaction, unless the
-    /// store has an enrollment for the user already.
-    static func copy(_ enrollment: Enrollment, state: UserState, of account: Account, into store: Store) throws -> Bool {
-        var tied = enrollment
-        tied.account = account.name
-        var serialized = tied.serialized()
-        let text = Secret(taking: &serialized)
-        var row = state
-        row.usedRecovery = []
-        let used = tied.recovery.map(state.usedRecoveryCodes(of:)) ?? []
-        return try storeCall { () throws(StorageError) in
-            try store.transaction { () throws(StorageError) -> Bool in
-                let added = try store.execute(
-                    "INSERT INTO pam_totp.enrollments (user_name, enrollment) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING user_name",
-                    [.text(account.name), .secret(text)]
-                ).count
-                guard added == 1 else { return false }
-                for hash in tied.recovery?.hashes ?? [] where !used.contains(RecoverySet.identifier(of: hash)) {
-                    try store.execute(
-                        "INSERT INTO pam_totp.recovery_codes (user_name, code_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                        [.text(account.name), .text(RecoverySet.identifier(of: hash))])
-                }
-                try store.execute(
-                    """
-                    INSERT INTO pam_totp.state (user_name, state, last_step) VALUES ($1, $2, $3)
-                    ON CONFLICT (user_name) DO UPDATE SET state = EXCLUDED.state, last_step = EXCLUDED.last_step,
-                        version = pam_totp.state.version + 1, updated = now()
-                    """, [.text(account.name), .text(String(decoding: row.serialized(), as: UTF8.self)), .integer(state.lastStep)])
-                return true
-            }
-        }
-    }
 }
 
 struct StoreExport: ParsableCommand {
