@@ -95,11 +95,24 @@ static int loaded(char *error, size_t error_size) {
     return 1;
 }
 
-/* libpq's messages end with a newline; the log line must not. */
+/* libpq's messages span lines: one per host tried, each followed by tab-indented hints ("Is the
+   server running on that host…?"). The log line keeps the hosts' lines, joined by "; ", and drops
+   the hints, so that a long line cut in the middle still names each host and its reason. */
 static void copy_error(char *error, size_t error_size, const char *prefix, const char *message) {
-    snprintf(error, error_size, "%s%s", prefix, message != NULL ? message : "");
-    for (size_t n = strlen(error); n > 0 && (error[n - 1] == '\n' || error[n - 1] == '\r'); n--) error[n - 1] = '\0';
-    for (char *c = error; *c != '\0'; c++) if (*c == '\n' || *c == '\t') *c = ' ';
+    size_t used = (size_t)snprintf(error, error_size, "%s", prefix);
+    if (used >= error_size) return;
+    for (const char *line = message != NULL ? message : ""; *line != '\0';) {
+        size_t length = strcspn(line, "\n");
+        if (line[0] != '\t' && length > 0) {
+            const char *separator = used > strlen(prefix) ? "; " : "";
+            int n = snprintf(error + used, error_size - used, "%s%.*s", separator, (int)length, line);
+            if (n < 0 || (size_t)n >= error_size - used) break;
+            used += (size_t)n;
+        }
+        line += length;
+        if (*line == '\n') line++;
+    }
+    for (char *c = error; *c != '\0'; c++) if (*c == '\r' || *c == '\t') *c = ' ';
 }
 
 struct ctotp_pq_connection {

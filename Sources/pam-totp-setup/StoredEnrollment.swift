@@ -6,20 +6,13 @@ import TOTPStorage
 /// configuration): the text of an enrollment file in `pam_totp.enrollments`, and one row per
 /// unused recovery code in `pam_totp.recovery_codes` (docs/STORE.md).
 struct StoredEnrollment: EnrollmentPlace {
-    let settings: ModuleOptions.StoreSettings
+    /// One connection for the whole command.
+    let store: Store
     let account: Account
 
-    var path: String { "store \(settings.file)" }
-
-    func connect() throws -> Store {
-        let store: Store
-        do { store = try Store(file: settings.file, timeout: settings.timeout) } catch { throw SetupError(error.description) }
-        try StoreSchema.check(store)
-        return store
-    }
+    var path: String { "store \(store.path)" }
 
     func read() throws -> Enrollment? {
-        let store = try connect()
         guard let bytes = try storeCall({ () throws(StorageError) in try store.enrollment(user: account.name) }) else { return nil }
         do { return try Enrollment.parse(bytes, account: account.name, accountLineRequired: true) } catch {
             switch error {
@@ -31,7 +24,6 @@ struct StoredEnrollment: EnrollmentPlace {
     }
 
     func exists() throws -> Bool {
-        let store = try connect()
         return try storeCall { () throws(StorageError) in try store.enrollment(user: account.name) != nil }
     }
 
@@ -41,7 +33,6 @@ struct StoredEnrollment: EnrollmentPlace {
         tied.account = account.name
         var serialized = tied.serialized()
         let text = Secret(taking: &serialized)
-        let store = try connect()
         try storeCall { () throws(StorageError) in
             try store.transaction { () throws(StorageError) in
                 try store.execute(
@@ -60,7 +51,6 @@ struct StoredEnrollment: EnrollmentPlace {
     }
 
     func remove() throws {
-        let store = try connect()
         let removed = try storeCall { () throws(StorageError) in
             try store.execute("DELETE FROM pam_totp.enrollments WHERE user_name = $1 RETURNING user_name", [.text(account.name)]).count
         }
@@ -69,11 +59,19 @@ struct StoredEnrollment: EnrollmentPlace {
 
     /// The user's state row, locked while `body` runs.
     func withState<T>(recovery: RecoverySet?, _ body: (Store.Locked) throws -> T) throws -> T {
-        let store = try connect()
         let locked = try storeCall { () throws(StorageError) in try store.lock(user: account.name, recovery: recovery) }
         defer { locked.release() }
         return try body(locked)
     }
+}
+
+/// Connects to the store; unless `anySchema` (`store init`, which makes or updates it), only to a
+/// database with the schema this tool knows.
+func connectStore(_ settings: ModuleOptions.StoreSettings, anySchema: Bool = false) throws -> Store {
+    let store: Store
+    do { store = try Store(file: settings.file, timeout: settings.timeout) } catch { throw SetupError(error.description) }
+    if !anySchema { try StoreSchema.check(store) }
+    return store
 }
 
 /// Runs a store operation, turning its error into the tool's one-line message.

@@ -29,7 +29,7 @@ struct Target {
             guard geteuid() == 0 else {
                 throw SetupError("enrollments are kept in the store (\(store.file)), which only root can use: ask an administrator")
             }
-            place = StoredEnrollment(settings: store, account: account)
+            place = StoredEnrollment(store: try connectStore(store), account: account)
             hidden = []
             return
         }

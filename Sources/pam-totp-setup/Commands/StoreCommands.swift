@@ -23,15 +23,6 @@ private func storeSettings(_ common: CommonOptions) throws -> (ModuleOptions, Mo
     return (options, settings)
 }
 
-/// Connects; unless `anySchema` (`store init`, which makes or updates it), only to a database with
-/// the schema this tool knows.
-private func connect(_ settings: ModuleOptions.StoreSettings, anySchema: Bool = false) throws -> Store {
-    let store: Store
-    do { store = try Store(file: settings.file, timeout: settings.timeout) } catch { throw SetupError(error.description) }
-    if !anySchema { try StoreSchema.check(store) }
-    return store
-}
-
 struct StoreInit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init",
@@ -58,7 +49,7 @@ struct StoreInit: ParsableCommand {
 
     func run() throws {
         let (_, settings) = try storeSettings(common)
-        let store = try connect(settings, anySchema: true)
+        let store = try connectStore(settings, anySchema: true)
         let key = Hex.encode(try Crypto.randomBytes(32))
         let version: Int = try storeCall { () throws(StorageError) in
             try store.transaction { () throws(StorageError) in
@@ -119,31 +110,15 @@ struct StoreImport: ParsableCommand {
         let (options, settings) = try storeSettings(common)
         var fileOptions = options
         fileOptions.store = nil
-        let store = try connect(settings)
-        var imported = 0
-        var present = 0
-        var failed = 0
-        for account in try accounts(common) {
-            do {
-                let target = try Target(account: account, options: fileOptions)
-                guard let enrollment = try target.place.read() else { continue }
-                let added = try target.withState { locked in
-                    try Self.copy(enrollment, state: try locked.read(), of: account, into: store)
-                }
-                if added {
-                    imported += 1
-                    print("imported \(account.name) (\(target.place.path))")
-                } else {
-                    present += 1
-                    print("skipped \(account.name): already in the store")
-                }
-            } catch {
-                failed += 1
-                fputs("pam-totp-setup: \(account.name): \(error)\n", stderr)
+        let store = try connectStore(settings)
+        try moveEach(try accounts(common), name: \.name, done: "Imported", skipped: "already in the store") { account in
+            let target = try Target(account: account, options: fileOptions)
+            guard let enrollment = try target.place.read() else { return nil }
+            let added = try target.withState { locked in
+                try Self.copy(enrollment, state: try locked.read(), of: account, into: store)
             }
+            return added ? .done("imported \(account.name) (\(target.place.path))") : .skipped("already in the store")
         }
-        print("Imported \(imported), already in the store \(present), failed \(failed).")
-        if failed > 0 { throw ExitCode(1) }
     }
 
     /// Adds the enrollment, its unused recovery codes and the state in one transaction, unless the
@@ -200,7 +175,7 @@ struct StoreExport: ParsableCommand {
         let (options, settings) = try storeSettings(common)
         var fileOptions = options
         fileOptions.store = nil
-        let store = try connect(settings)
+        let store = try connectStore(settings)
         let names: [String]
         if let user = common.user {
             names = [user]
@@ -210,39 +185,49 @@ struct StoreExport: ParsableCommand {
                 return (0..<rows.count).compactMap { rows.text($0, 0) }
             }
         }
-        var exported = 0
-        var skipped = 0
-        var failed = 0
-        for name in names {
-            do {
-                guard PathTemplate.isSafeUserName(name), let account = try Account.lookup(name) else {
-                    skipped += 1
-                    print("skipped \(name.prefix(64)): no such account here")
-                    continue
-                }
-                let stored = StoredEnrollment(settings: settings, account: account)
-                guard let enrollment = try stored.read() else {
-                    skipped += 1
-                    print("skipped \(name): not enrolled in the store")
-                    continue
-                }
-                let target = try Target(account: account, options: fileOptions)
-                if target.place.isPresent && !force {
-                    skipped += 1
-                    print("skipped \(name): \(target.place.path) exists (--force replaces it)")
-                    continue
-                }
-                let state = try stored.withState(recovery: enrollment.recovery) { $0.read() }
-                try target.place.write(enrollment)
-                try target.withState { locked in try withSignalsBlocked { try locked.write(state) } }
-                exported += 1
-                print("exported \(name) (\(target.place.path))")
-            } catch {
-                failed += 1
-                fputs("pam-totp-setup: \(name.prefix(64)): \(error)\n", stderr)
-            }
+        try moveEach(names, name: { String($0.prefix(64)) }, done: "Exported", skipped: "skipped") { name in
+            guard PathTemplate.isSafeUserName(name), let account = try Account.lookup(name) else { return .skipped("no such account here") }
+            let stored = StoredEnrollment(store: store, account: account)
+            guard let enrollment = try stored.read() else { return .skipped("not enrolled in the store") }
+            let target = try Target(account: account, options: fileOptions)
+            if target.place.isPresent && !force { return .skipped("\(target.place.path) exists (--force replaces it)") }
+            let state = try stored.withState(recovery: enrollment.recovery) { $0.read() }
+            try target.place.write(enrollment)
+            try target.withState { locked in try withSignalsBlocked { try locked.write(state) } }
+            return .done("exported \(name) (\(target.place.path))")
         }
-        print("Exported \(exported), skipped \(skipped), failed \(failed).")
-        if failed > 0 { throw ExitCode(1) }
     }
+}
+
+/// What moving one user's enrollment came to: done, or skipped and why.
+private enum Moved {
+    case done(String)
+    case skipped(String)
+}
+
+/// Moves each user with `body` (nil: nothing to move), printing a line for each and a count at the
+/// end; a user who fails is reported on stderr and the others go on, and the exit status is then 1.
+private func moveEach<User>(
+    _ users: [User], name: (User) -> String, done: String, skipped: String, _ body: (User) throws -> Moved?
+) throws {
+    var counts = (done: 0, skipped: 0, failed: 0)
+    for user in users {
+        do {
+            switch try body(user) {
+            case .done(let line)?:
+                counts.done += 1
+                print(line)
+            case .skipped(let why)?:
+                counts.skipped += 1
+                print("skipped \(name(user)): \(why)")
+            case nil:
+                continue
+            }
+        } catch {
+            counts.failed += 1
+            fputs("pam-totp-setup: \(name(user)): \(error)\n", stderr)
+        }
+    }
+    print("\(done) \(counts.done), \(skipped) \(counts.skipped), failed \(counts.failed).")
+    if counts.failed > 0 { throw ExitCode(1) }
 }
