@@ -46,7 +46,10 @@ C_HEADERS       := $(wildcard Sources/*/include/* Sources/CPAMTOTPShim/*/include
 # debhelper, lintian, dpkg-dev, fakeroot: make deb and its test. fail2ban: fail2ban-regex for the filter
 # test. systemd-journal-remote: writes the journal file the Troubleshooting advice is tested on.
 # strace: counts the module's fsyncs (test_faults.py). iproute2: `ip netns` for the two hosts of test_store_e2e.py.
-DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libpq-dev postgresql libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
+# pgbouncer: the pooler of docs/SEVERAL-SERVERS.md (test_store_pooler.py, make bench), run by the tests on a
+# socket of their own; where systemd runs services, the package also starts Debian's default instance
+# (localhost:6432, no users), which nothing here uses.
+DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libpq-dev postgresql pgbouncer libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
                 iproute2 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \
@@ -218,12 +221,13 @@ fuzz:
 
 # Benchmarks against google-authenticator-libpam and pam_oath (not part of check): installs what it
 # needs, measures every target of issue 13 in one interleaved run, with the PostgreSQL store's rows of
-# issue 14 (a throwaway PostgreSQL server on 127.0.0.1, port BENCH_PG_PORT, default 25437), prints a
+# issue 14 (a throwaway PostgreSQL server on 127.0.0.1, port BENCH_PG_PORT, default 25437, and a PgBouncer
+# on a Unix socket in front of it, set up as docs/SEVERAL-SERVERS.md says), prints a
 # table with ratios and verdicts and writes docs/BENCHMARKS.md; then the probe-timing measurement. Needs
 # root; changes nothing in /etc. bench/ holds the scripts, the C drivers and bench/swift, the in-process Swift part.
 # The package installation and the real-sshd part hold /tmp/pamtotp-system.lock, as the tests do.
 BENCH_PACKAGES := libpam-google-authenticator libpam-oath pamtester libnss-wrapper openssh-server openssh-client postgresql libpq5 \
-                  python3-pytest
+                  pgbouncer python3-pytest
 bench: build harness bench-tools
 	@missing=""; for p in $(BENCH_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \

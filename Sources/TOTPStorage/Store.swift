@@ -45,18 +45,6 @@ public final class Store {
         }
         guard let opened else { throw .store(path: path, error: Self.text(error)) }
         connection = opened
-        // A server that vanishes mid-login (power, network) cannot roll back, and the row lock it
-        // holds would stay until TCP keepalive gives up, hours later with the defaults: every server
-        // would refuse the user meanwhile. Inside a transaction the module and the tool only compute
-        // between statements, never wait for a person, so a live client never reaches this bound.
-        // The server also stops waiting for a row lock or a statement after that long: a client
-        // that gave up must not leave its backend queued on a lock, holding a connection slot.
-        request()
-        try execute(
-            """
-            SELECT set_config('idle_in_transaction_session_timeout', $1, false), set_config('lock_timeout', $1, false),
-                set_config('statement_timeout', $1, false)
-            """, [.text(String(timeout) + "s")])
     }
 
     deinit { ctotp_pq_finish(connection) }
@@ -133,8 +121,8 @@ public final class Store {
     /// Runs `body` in a transaction: committed if it returns, rolled back if it throws.
     public func transaction<T>(_ body: () throws(StorageError) -> T) throws(StorageError) -> T {
         request()
-        try execute("BEGIN")
         do throws(StorageError) {
+            try begin()
             let result = try body()
             try execute("COMMIT")
             return result
@@ -142,6 +130,30 @@ public final class Store {
             if isUsable { _ = try? execute("ROLLBACK") }
             throw error
         }
+    }
+
+    /// Begins a transaction that the database ends by itself after `timeout` seconds of silence
+    /// from this client. A server that vanishes mid-login (power, network) cannot roll back, and the
+    /// row lock it holds would stay until TCP keepalive gives up, hours later with the defaults:
+    /// every server would refuse the user meanwhile. Inside a transaction the module and the tool
+    /// only compute between statements, never wait for a person, so a live client never reaches
+    /// this bound.
+    ///
+    /// The setting is the transaction's own (`set_config(…, true)`), not the connection's: behind a
+    /// pooler in transaction mode (PgBouncer), consecutive transactions of one client may run on
+    /// different server connections, and a session setting would stay on a pooled connection for
+    /// whichever client gets it next, while the one this transaction runs on might never have had it.
+    ///
+    /// The server also gives up a row lock or a statement after that long (`lock_timeout`,
+    /// `statement_timeout`): a client that gave up must not leave its backend queued on a lock,
+    /// holding a connection slot.
+    private func begin() throws(StorageError) {
+        try execute("BEGIN")
+        try execute(
+            """
+            SELECT set_config('idle_in_transaction_session_timeout', $1, true), set_config('lock_timeout', $1, true),
+                set_config('statement_timeout', $1, true)
+            """, [.text(String(timeout) + "s")])
     }
 
     /// Begins a request of several statements that must all be answered within `timeout`
@@ -206,8 +218,8 @@ public final class Store {
     /// used (those without a row in `recovery_codes`).
     public func lock(user: String, recovery: RecoverySet?) throws(StorageError) -> Locked {
         request()
-        try execute("BEGIN")
         do throws(StorageError) {
+            try begin()
             var row = try lockedRow(user)
             if row == nil {
                 try execute("INSERT INTO pam_totp.state (user_name) VALUES ($1) ON CONFLICT DO NOTHING", [.text(user)])
