@@ -8,7 +8,7 @@ import TOTPCrypto
 /// enrollment files and the state directory; with no store configured, none of this runs and libpq
 /// is never loaded.
 ///
-/// What must not race is decided by the server, never by a read followed by a write here: a user's
+/// What must not race is decided by the server, not by what this client read: a user's
 /// state row is locked (`SELECT … FOR UPDATE`) for the length of one decision, like the state file's
 /// lock; the write that ends it succeeds only if the row is still the version read and a newly
 /// accepted step is above the last one; a used recovery code is one `DELETE … RETURNING`; and all
