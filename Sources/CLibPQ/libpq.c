@@ -115,8 +115,12 @@ static void copy_error(char *error, size_t error_size, const char *prefix, const
     for (char *c = error; *c != '\0'; c++) if (*c == '\r' || *c == '\t') *c = ' ';
 }
 
+enum { BROKEN_TIMEOUT = 1, BROKEN_LOST = 2 };
+
 struct ctotp_pq_connection {
     PGconn *conn;
+    /* 0: usable; BROKEN_TIMEOUT: a statement was not answered in time; BROKEN_LOST: the connection
+       was lost (the server closed it, or the network failed). */
     int broken;
     /* CLOCK_MONOTONIC milliseconds by which the current request must be answered; 0: none. */
     long long deadline;
@@ -261,7 +265,7 @@ ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *stat
     long long deadline = now_ms() + (long long)(timeout_seconds < 1 ? 1 : timeout_seconds) * 1000;
     if (connection->deadline != 0 && connection->deadline < deadline) deadline = connection->deadline;
     if (!libpq.send_query_params(conn, statement, count, NULL, values, NULL, NULL, 0)) {
-        connection->broken = 1;
+        connection->broken = BROKEN_LOST;
         copy_error(error, error_size, "", libpq.error_message(conn));
         return NULL;
     }
@@ -305,17 +309,21 @@ ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *stat
     }
     return (ctotp_pq_result *)kept;
 timeout:
-    connection->broken = 1;
+    connection->broken = BROKEN_TIMEOUT;
     snprintf(error, error_size, "no answer from the store within %d s", timeout_seconds < 1 ? 1 : timeout_seconds);
     return NULL;
 lost:
-    connection->broken = 1;
+    connection->broken = BROKEN_LOST;
     copy_error(error, error_size, "", libpq.error_message(conn));
     return NULL;
 }
 
 void ctotp_pq_set_deadline(ctotp_pq_connection *connection, int timeout_seconds) {
     if (connection != NULL) connection->deadline = now_ms() + (long long)(timeout_seconds < 1 ? 1 : timeout_seconds) * 1000;
+}
+
+int ctotp_pq_lost(ctotp_pq_connection *connection) {
+    return connection != NULL && (connection->broken == BROKEN_LOST || libpq.status(connection->conn) != CONNECTION_OK);
 }
 
 int ctotp_pq_usable(ctotp_pq_connection *connection) {

@@ -8,8 +8,9 @@ struct LoginDriver {
     let pam: PAMHandle
     /// The state directory, once opened (without a store).
     private var directory: StateStore?
-    /// The PostgreSQL store (`store=`), once connected.
+    /// The PostgreSQL store (`store=`), once connected, and where it is described.
     private var store: Store?
+    private var storeSettings: ModuleOptions.StoreSettings?
     /// The state lock, while `Login` holds it: a file's, or a store row's.
     private var locked: StateStore.LockedState?
     private var lockedRow: Store.Locked?
@@ -93,7 +94,7 @@ struct LoginDriver {
         case .lockState(let key, let recovery):
             if let store {
                 do {
-                    let row = try store.lock(user: key, recovery: recovery)
+                    let row = try lockRow(store, key: key, recovery: recovery)
                     lockedRow = row
                     return .state(row.read(), now: Int64(time(nil)))
                 } catch {
@@ -151,7 +152,21 @@ struct LoginDriver {
         if let store { return store }
         let connected = try Store(file: settings.file, timeout: settings.timeout)
         store = connected
+        storeSettings = settings
         return connected
+    }
+
+    /// Locks a state row; if the connection turns out to have been lost meanwhile (the database
+    /// restarted or failed over while the user typed), once more on a new connection. Nothing was
+    /// decided or written on the lost one: the lock is the first statement of a decision.
+    private mutating func lockRow(_ store: Store, key: String, recovery: RecoverySet?) throws(StorageError) -> Store.Locked {
+        do {
+            return try store.lock(user: key, recovery: recovery)
+        } catch {
+            guard store.wasLost, let settings = storeSettings else { throw error }
+            self.store = nil
+            return try connect(settings).lock(user: key, recovery: recovery)
+        }
     }
 
     private static func syslogPriority(_ priority: LogPriority) -> Int32 {

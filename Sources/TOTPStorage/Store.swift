@@ -162,6 +162,10 @@ public final class Store {
         ctotp_pq_set_deadline(connection, timeout)
     }
 
+    /// Whether the connection was lost (the database restarted or failed over, or the network
+    /// failed) rather than given up on after a timeout.
+    public var wasLost: Bool { ctotp_pq_lost(connection) != 0 }
+
     /// Whether the connection can take another statement (it cannot after a timeout).
     public var isUsable: Bool { ctotp_pq_usable(connection) != 0 }
 

@@ -275,13 +275,14 @@ def test_a_frozen_database_refuses_within_the_bound_then_works_again(env, store)
     assert thawed.rc == PAM_SUCCESS and thawed.logged(r"skipped user=bob rhost=- nullok=yes reason=not-enrolled"), thawed.log
 
 
-def test_a_database_frozen_mid_login_refuses_within_the_bound(env, store):
-    """Connected, then frozen while the user types the code: each statement's own bound applies."""
-    enroll(env, store)
-    code, _ = fresh_code()
-    # pamdrive reads the answer from a FIFO when the prompt comes, which is after the module has
-    # connected, read the enrollment and released the state row: the test freezes the database there.
+def login_with_a_pause_at_the_prompt(env, code, at_prompt, after=lambda: None):
+    """A login whose answer comes only once `at_prompt` has run: pamdrive reads it from a FIFO when
+    the prompt comes, which is after the module has connected, read the enrollment and released the
+    state row. `after` runs once the login is over, whatever happened. (rc, out, err, seconds from
+    the answer to the end.)"""
     fifo = os.path.join(env.root, "answer")
+    if os.path.exists(fifo):
+        os.unlink(fifo)
     os.mkfifo(fifo)
     env.sensitive.add(code)
     proc = subprocess.Popen([PAMDRIVE, "-c", env.pamd, "-s", "test", "-u", "alice",
@@ -295,26 +296,46 @@ def test_a_database_frozen_mid_login_refuses_within_the_bound(env, store):
             except OSError:
                 time.sleep(0.01)
         assert writer is not None, "pamdrive never reached the prompt"
-        store.server.pause()
         try:
+            at_prompt()
             started_at = time.monotonic()
             os.write(writer, code.encode())
             os.close(writer)
             out, err = proc.communicate(timeout=30)
             seconds = time.monotonic() - started_at
         finally:
-            store.server.resume()
+            after()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
     env.logs.append(err)
-    assert proc.returncode == PAM_AUTHINFO_UNAVAIL, out + err
     assert "PROMPT_OFF: Verification code: " in out
+    return proc.returncode, out, err, seconds
+
+
+def test_a_database_frozen_mid_login_refuses_within_the_bound(env, store):
+    """Connected, then frozen while the user types the code: the request's own bound applies."""
+    enroll(env, store)
+    code, _ = fresh_code()
+    rc, out, err, seconds = login_with_a_pause_at_the_prompt(env, code, store.server.pause, store.server.resume)
+    assert rc == PAM_AUTHINFO_UNAVAIL, out + err
     assert TIMEOUT - 0.5 <= seconds < BOUND, seconds
     assert re.search(rf'state error user=alice rhost=- error="store \S+: no answer from the store within {TIMEOUT} s', err), err
     # Nothing was recorded: the same code works now.
     assert env.login("alice", code).rc == PAM_SUCCESS
+
+
+def test_a_database_restarted_while_the_user_types_is_reached_again(env, store):
+    """The database restarts (or fails over) while the user types the code: the connection the
+    login opened is gone, and the module locks the state row on a new one, once; the code is
+    accepted and recorded, and a replay is refused."""
+    enroll(env, store)
+    code, _ = fresh_code()
+    rc, out, err, _ = login_with_a_pause_at_the_prompt(env, code, store.server.restart)
+    assert rc == PAM_SUCCESS, out + err
+    assert "store error" not in err and "state error" not in err, err
+    assert env.login("alice", code, service="b").rc == PAM_AUTH_ERR
 
 
 class Partition:

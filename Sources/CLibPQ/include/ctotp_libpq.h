@@ -39,6 +39,10 @@ ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *stat
    this call, however many there are: one bound for a request made of several statements. */
 void ctotp_pq_set_deadline(ctotp_pq_connection *connection, int timeout_seconds);
 
+/* Whether the connection was lost (closed by the server, or the network failed) rather than given
+   up on after a timeout: a new connection may then work at once. */
+int ctotp_pq_lost(ctotp_pq_connection *connection);
+
 /* Whether the connection can take another statement. */
 int ctotp_pq_usable(ctotp_pq_connection *connection);
 
