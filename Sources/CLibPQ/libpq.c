@@ -122,6 +122,8 @@ struct ctotp_pq_connection {
     /* 0: usable; BROKEN_TIMEOUT: a statement was not answered in time; BROKEN_LOST: the connection
        was lost (the server closed it, or the network failed). */
     int broken;
+    /* Why the last statement failed (ctotp_pq_failure). */
+    int failure;
     /* CLOCK_MONOTONIC milliseconds by which the current request must be answered; 0: none. */
     long long deadline;
 };
@@ -258,17 +260,15 @@ static int wait_for(PGconn *conn, short events, long long deadline) {
 ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *statement, int count,
                                const char *const *values, int timeout_seconds, char *error, size_t error_size) {
     if (connection == NULL || connection->broken) {
+        if (connection == NULL) return NULL;
+        connection->failure = CTOTP_PQ_LOST;
         copy_error(error, error_size, "", "the connection to the store was lost");
         return NULL;
     }
     PGconn *conn = connection->conn;
     long long deadline = now_ms() + (long long)(timeout_seconds < 1 ? 1 : timeout_seconds) * 1000;
     if (connection->deadline != 0 && connection->deadline < deadline) deadline = connection->deadline;
-    if (!libpq.send_query_params(conn, statement, count, NULL, values, NULL, NULL, 0)) {
-        connection->broken = BROKEN_LOST;
-        copy_error(error, error_size, "", libpq.error_message(conn));
-        return NULL;
-    }
+    if (!libpq.send_query_params(conn, statement, count, NULL, values, NULL, NULL, 0)) goto lost;
     int flushed;
     while ((flushed = libpq.flush(conn)) == 1) {
         if (!wait_for(conn, POLLOUT | POLLIN, deadline)) goto timeout;
@@ -300,20 +300,25 @@ ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *stat
         const char *primary = libpq.result_error_field(kept, PG_DIAG_MESSAGE_PRIMARY);
         const char *state = libpq.result_error_field(kept, PG_DIAG_SQLSTATE);
         /* undefined_table, invalid_schema_name: the database was never set up. */
-        if (state != NULL && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0))
+        if (state != NULL && (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0)) {
+            connection->failure = CTOTP_PQ_NO_SCHEMA;
             copy_error(error, error_size, "the database has no pam_totp schema (run pam-totp-setup store init): ", primary);
-        else
+        } else {
+            connection->failure = CTOTP_PQ_STATEMENT;
             copy_error(error, error_size, "", primary != NULL ? primary : "the statement failed");
+        }
         ctotp_pq_clear((ctotp_pq_result *)kept);
         return NULL;
     }
     return (ctotp_pq_result *)kept;
 timeout:
     connection->broken = BROKEN_TIMEOUT;
+    connection->failure = CTOTP_PQ_TIMEOUT;
     snprintf(error, error_size, "no answer from the store within %d s", timeout_seconds < 1 ? 1 : timeout_seconds);
     return NULL;
 lost:
     connection->broken = BROKEN_LOST;
+    connection->failure = CTOTP_PQ_LOST;
     copy_error(error, error_size, "", libpq.error_message(conn));
     return NULL;
 }
@@ -321,6 +326,8 @@ lost:
 void ctotp_pq_set_deadline(ctotp_pq_connection *connection, int timeout_seconds) {
     if (connection != NULL) connection->deadline = now_ms() + (long long)(timeout_seconds < 1 ? 1 : timeout_seconds) * 1000;
 }
+
+int ctotp_pq_failure(const ctotp_pq_connection *connection) { return connection != NULL ? connection->failure : 0; }
 
 int ctotp_pq_lost(ctotp_pq_connection *connection) {
     return connection != NULL && (connection->broken == BROKEN_LOST || libpq.status(connection->conn) != CONNECTION_OK);

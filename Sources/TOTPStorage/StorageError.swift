@@ -11,8 +11,8 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
     case insecureDirectory(path: String, reason: String)
     case system(operation: String, path: String, errno: Errno)
     case malformed(path: String, error: String)
-    /// The PostgreSQL store (`store=FILE`) could not be reached or refused a statement.
-    case store(path: String, error: String)
+    /// The PostgreSQL store (`store=FILE`, at `path`) could not be used.
+    case store(path: String, failure: StoreFailure)
 
     public var description: String {
         switch self {
@@ -26,12 +26,42 @@ public enum StorageError: Error, Equatable, Sendable, CustomStringConvertible {
         case .insecureDirectory(let path, let reason): return "\(path): \(reason)"
         case .system(let operation, let path, let errno): return "\(path): \(operation) failed: \(errno)"
         case .malformed(let path, let error): return "\(path): malformed: \(error)"
-        case .store(let path, let error): return "store \(path): \(error)"
+        case .store(let path, let failure): return "store \(path): \(failure)"
         }
     }
 
     public var isNotFound: Bool {
         if case .notFound = self { return true }
         return false
+    }
+}
+
+/// Why the PostgreSQL store could not be used: what kind of failure, and its text (libpq's or the
+/// server's, never a parameter's value nor the connection string, or the module's own).
+public struct StoreFailure: Equatable, Sendable, CustomStringConvertible {
+    public enum Kind: Equatable, Sendable {
+        /// No connection: libpq could not be loaded, the store file holds no usable string, the
+        /// environment would choose the database, or libpq's reason for each host it tried.
+        case connect
+        /// A request was not answered within `store_timeout`; the connection is given up.
+        case timeout
+        /// The connection was lost (the server closed it, or the network failed).
+        case lost
+        /// The database has no pam_totp schema, or not of the version this code knows.
+        case schema
+        /// The server refused a statement.
+        case statement
+        /// Another server or the tool changed what this decision read: nothing was recorded.
+        case conflict
+        /// The user's state row does not parse.
+        case malformedState
+    }
+
+    public let kind: Kind
+    public let description: String
+
+    public init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
     }
 }

@@ -43,7 +43,7 @@ public final class Store {
             ctotp_pq_connect(
                 file.baseAddress?.assumingMemoryBound(to: UInt8.self), file.count, seconds, environment ? 1 : 0, &error, error.count)
         }
-        guard let opened else { throw .store(path: path, error: Self.text(error)) }
+        guard let opened else { throw .store(path: path, failure: StoreFailure(.connect, Self.text(error))) }
         connection = opened
     }
 
@@ -114,7 +114,17 @@ public final class Store {
                 values.baseAddress,
                 timeout, &error, error.count)
         }
-        guard let result else { throw .store(path: path, error: Self.text(error)) }
+        guard let result else {
+            let reason = Self.text(error)
+            let kind: StoreFailure.Kind =
+                switch Int(ctotp_pq_failure(connection)) {
+                case Int(CTOTP_PQ_TIMEOUT): .timeout
+                case Int(CTOTP_PQ_NO_SCHEMA): .schema
+                case Int(CTOTP_PQ_STATEMENT): .statement
+                default: .lost
+                }
+            throw .store(path: path, failure: StoreFailure(kind, reason))
+        }
         return Rows(result)
     }
 
@@ -201,7 +211,9 @@ public final class Store {
             let key = hex.withBytesArray({ Hex.decode(utf8: $0[...], length: 32) })
         else {
             throw .store(
-                path: path, error: "the database has no pam_totp schema of version \(Self.schemaVersion) (run pam-totp-setup store init)")
+                path: path,
+                failure: StoreFailure(
+                    .schema, "the database has no pam_totp schema of version \(Self.schemaVersion) (run pam-totp-setup store init)"))
         }
         namesKey = Secret(key)
         return rows.secret(0, 0)
@@ -213,7 +225,9 @@ public final class Store {
     /// throttled the same on all of them.
     public func unknownNames() throws(StorageError) -> UnknownNames {
         if namesKey == nil { _ = try enrollment(user: "") }
-        guard let namesKey else { throw .store(path: path, error: "no key for names that are no account") }
+        guard let namesKey else {
+            throw .store(path: path, failure: StoreFailure(.schema, "the store has no key for names that are no account"))
+        }
         return UnknownNames(key: namesKey)
     }
 
@@ -229,10 +243,10 @@ public final class Store {
                 try execute("INSERT INTO pam_totp.state (user_name) VALUES ($1) ON CONFLICT DO NOTHING", [.text(user)])
                 row = try lockedRow(user)
             }
-            guard let row else { throw .store(path: path, error: "the state row of \(user) cannot be made") }
+            guard let row else { throw .store(path: path, failure: StoreFailure(.conflict, "the state row of \(user) cannot be made")) }
             let state: UserState
             do { state = row.state.isEmpty ? UserState() : try UserState.parse(Array(row.state.utf8)) } catch {
-                throw .store(path: path, error: "the state of " + user + " is malformed: " + error.description)
+                throw .store(path: path, failure: StoreFailure(.malformedState, "the state of \(user) is malformed: \(error.description)"))
             }
             return Locked(store: self, user: user, state: state, version: row.version, recovery: recovery, remaining: row.remaining)
         } catch {
@@ -279,7 +293,7 @@ public final class Store {
         /// was accepted, its last step is below it. Anything else rolls the whole decision back and
         /// throws, and the caller refuses the login.
         public func write(_ new: UserState) throws(StorageError) {
-            guard open else { throw .store(path: store.path, error: "the state is not locked") }
+            guard open else { throw .store(path: store.path, failure: StoreFailure(.conflict, "the state is not locked")) }
             store.request()
             do throws(StorageError) {
                 for id in new.usedRecovery where !state.usedRecovery.contains(id) {
@@ -287,7 +301,10 @@ public final class Store {
                         "DELETE FROM pam_totp.recovery_codes WHERE user_name = $1 AND code_id = $2 RETURNING code_id",
                         [.text(user), .text(id)]
                     ).count
-                    guard deleted == 1 else { throw .store(path: store.path, error: "recovery code \(id) of \(user) was used elsewhere") }
+                    guard deleted == 1 else {
+                        throw .store(
+                            path: store.path, failure: StoreFailure(.conflict, "recovery code \(id) of \(user) was used elsewhere"))
+                    }
                 }
                 var row = new
                 row.usedRecovery = []
@@ -304,7 +321,8 @@ public final class Store {
                     ]
                 ).count
                 guard updated == 1 else {
-                    throw .store(path: store.path, error: "the state of \(user) changed elsewhere; nothing was recorded")
+                    throw .store(
+                        path: store.path, failure: StoreFailure(.conflict, "the state of \(user) changed elsewhere; nothing was recorded"))
                 }
                 try store.execute("COMMIT")
                 open = false

@@ -39,6 +39,15 @@ ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *stat
    this call, however many there are: one bound for a request made of several statements. */
 void ctotp_pq_set_deadline(ctotp_pq_connection *connection, int timeout_seconds);
 
+/* Why the last failed ctotp_pq_exec failed. */
+enum {
+    CTOTP_PQ_TIMEOUT = 1,   /* not answered within the bound; the connection is given up */
+    CTOTP_PQ_LOST = 2,      /* the connection was lost */
+    CTOTP_PQ_NO_SCHEMA = 3, /* the database has no pam_totp tables */
+    CTOTP_PQ_STATEMENT = 4, /* the server refused the statement */
+};
+int ctotp_pq_failure(const ctotp_pq_connection *connection);
+
 /* Whether the connection was lost (closed by the server, or the network failed) rather than given
    up on after a timeout: a new connection may then work at once. */
 int ctotp_pq_lost(ctotp_pq_connection *connection);
