@@ -2,6 +2,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,6 +156,7 @@ static char *connection_string(const unsigned char *file, size_t length) {
 
 /* Whether libpq can parse the connection string. Its reasons are not passed on: they quote what
    they could not read (`missing "=" after "…"`, or a whole URI), which may be the password. */
+/* 1 if libpq can parse the connection string, 0 if not, -1 if it names a service (service=). */
 static int parses(const char *conninfo) {
     char *reason = NULL;
     PQconninfoOption *options = libpq.conninfo_parse(conninfo, &reason);
@@ -162,9 +165,50 @@ static int parses(const char *conninfo) {
         libpq.freemem(reason);
     }
     if (options == NULL) return 0;
-    for (PQconninfoOption *option = options; option->keyword != NULL; option++)
-        if (option->val != NULL) explicit_bzero(option->val, strlen(option->val));
+    int result = 1;
+    for (PQconninfoOption *option = options; option->keyword != NULL; option++) {
+        if (option->val == NULL) continue;
+        if (strcmp(option->keyword, "service") == 0) result = -1;
+        explicit_bzero(option->val, strlen(option->val));
+    }
     libpq.conninfo_free(options);
+    return result;
+}
+
+/* A message of libpq's that is not about a server connection ("invalid integer value "…" for
+   connection option "port"", "could not translate host name "…"") may quote part of the connection
+   string, password included, when a value is mistyped: what it quotes is left out. */
+static void mask_quoted(char *error) {
+    for (char *line = error; line != NULL && *line != '\0';) {
+        char *next = strstr(line, "; ");
+        if (strncmp(line, "cannot connect: ", 16) == 0) line += 16;
+        if (strncmp(line, "connection to server ", 21) != 0) {
+            char *end = next != NULL ? next : line + strlen(line);
+            int inside = 0;
+            for (char *c = line; c < end; c++) {
+                if (*c == '"') inside = !inside;
+                else if (inside) *c = '.';
+            }
+        }
+        line = next != NULL ? next + 2 : NULL;
+    }
+}
+
+/* The files libpq would look for in $HOME (which inside su is the caller's): those of the user the
+   module runs as, given before the store file's own keywords, which override them. */
+static int home_files(char *buffer, size_t size, const char **values) {
+    struct passwd entry, *found = NULL;
+    char scratch[1024];
+    if (getpwuid_r(geteuid(), &entry, scratch, sizeof scratch, &found) != 0 || found == NULL || found->pw_dir == NULL) return 0;
+    static const char *const names[] = {"/.pgpass", "/.postgresql/root.crt", "/.postgresql/root.crl",
+                                        "/.postgresql/postgresql.crt", "/.postgresql/postgresql.key"};
+    size_t used = 0;
+    for (size_t i = 0; i < 5; i++) {
+        int n = snprintf(buffer + used, size - used, "%s%s", found->pw_dir, names[i]);
+        if (n < 0 || (size_t)n >= size - used) return 0;
+        values[i] = buffer + used;
+        used += (size_t)n + 1;
+    }
     return 1;
 }
 
@@ -197,22 +241,32 @@ ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, 
         copy_error(error, error_size, "", "the file holds no connection string");
         return NULL;
     }
-    if (!parses(conninfo)) {
+    int parsed = parses(conninfo);
+    char files[5 * 1100];
+    const char *defaults[5];
+    if (parsed <= 0 || (!use_environment && !home_files(files, sizeof files, defaults))) {
         explicit_bzero(conninfo, strlen(conninfo));
         free(conninfo);
         copy_error(error, error_size, "",
-                   "the connection string is malformed (libpq's reason is not logged: it may quote the password; "
-                   "try the file's string with psql)");
+                   parsed == 0 ? "the connection string is malformed (libpq's reason is not logged: it may quote the password; "
+                                 "try the file's string with psql)"
+                   : parsed < 0 ? "the store file names a service (service=), whose definition would come from a file "
+                                  "the caller may choose: write its settings in the store file"
+                                : "the home directory of the user the module runs as cannot be found");
         return NULL;
     }
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", timeout_seconds < 1 ? 1 : timeout_seconds);
-    /* Later keywords override what the expanded connection string says: the bound is ours, and GSS
+    /* Keywords before dbname are defaults that the expanded connection string overrides: the files
+       libpq would take from $HOME. Keywords after it override the string: the bound is ours, and GSS
        encryption, which libpq would otherwise try before TLS whatever sslmode says (and which the
        caller's Kerberos environment steers), is off; GSS authentication still works over TLS. */
-    const char *const keywords[] = {"dbname", "connect_timeout", "application_name", "gssencmode", NULL};
-    const char *const values[] = {conninfo, timeout, "pam_totp", "disable", NULL};
-    PGconn *conn = libpq.connectdb_params(keywords, values, 1);
+    const char *const keywords[] = {"passfile", "sslrootcert", "sslcrl", "sslcert", "sslkey",
+                                    "dbname", "connect_timeout", "application_name", "gssencmode", NULL};
+    const char *values[] = {NULL, NULL, NULL, NULL, NULL, conninfo, timeout, "pam_totp", "disable", NULL};
+    if (!use_environment)
+        for (size_t i = 0; i < 5; i++) values[i] = defaults[i];
+    PGconn *conn = libpq.connectdb_params(use_environment ? keywords + 5 : keywords, use_environment ? values + 5 : values, 1);
     if (conn == NULL) {
         explicit_bzero(conninfo, strlen(conninfo));
         free(conninfo);
@@ -222,6 +276,7 @@ ctotp_pq_connection *ctotp_pq_connect(const unsigned char *file, size_t length, 
     libpq.set_notice_processor(conn, ignore_notice, NULL);
     if (libpq.status(conn) != CONNECTION_OK || libpq.setnonblocking(conn, 1) != 0) {
         copy_error(error, error_size, "cannot connect: ", libpq.error_message(conn));
+        mask_quoted(error);
         explicit_bzero(conninfo, strlen(conninfo));
         free(conninfo);
         libpq.finish(conn);
@@ -250,6 +305,8 @@ static int wait_for(PGconn *conn, short events, long long deadline) {
     for (;;) {
         long long left = deadline - now_ms();
         if (left <= 0) return 0;
+        /* No socket: libpq closed it; reading says the connection is lost. */
+        if (libpq.socket(conn) < 0) return 1;
         struct pollfd p = {.fd = libpq.socket(conn), .events = events};
         int n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
         if (n > 0) return 1;
@@ -280,18 +337,18 @@ ctotp_pq_result *ctotp_pq_exec(ctotp_pq_connection *connection, const char *stat
     for (;;) {
         while (libpq.is_busy(conn)) {
             if (!wait_for(conn, POLLIN, deadline)) {
-                if (kept != NULL) libpq.clear(kept);
+                if (kept != NULL) ctotp_pq_clear((ctotp_pq_result *)kept);
                 goto timeout;
             }
             if (!libpq.consume_input(conn)) {
-                if (kept != NULL) libpq.clear(kept);
+                if (kept != NULL) ctotp_pq_clear((ctotp_pq_result *)kept);
                 goto lost;
             }
         }
         PGresult *result = libpq.get_result(conn);
         if (result == NULL) break;
         if (kept == NULL) kept = result;
-        else libpq.clear(result);
+        else ctotp_pq_clear((ctotp_pq_result *)result);
     }
     if (kept == NULL) goto lost;
     ExecStatusType status = libpq.result_status(kept);

@@ -92,7 +92,8 @@ struct LoginDriver {
                 return .failed(error.description)
             }
         case .lockState(let key, let recovery):
-            if let store {
+            if storeSettings != nil {
+                guard let store else { return .failed("the store is not connected") }
                 do {
                     let row = try lockRow(store, key: key, recovery: recovery)
                     lockedRow = row
@@ -165,7 +166,9 @@ struct LoginDriver {
         } catch {
             guard store.wasLost, let settings = storeSettings else { throw error }
             self.store = nil
-            return try connect(settings).lock(user: key, recovery: recovery)
+            let connected = try connect(settings)
+            connected.continues(store)
+            return try connected.lock(user: key, recovery: recovery)
         }
     }
 

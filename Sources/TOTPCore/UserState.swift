@@ -207,3 +207,35 @@ extension UserState {
             || hotpNext?.counter != old.hotpNext?.counter || aheadSteps != old.aheadSteps
     }
 }
+
+extension UserState {
+    /// This state, with what `other` (another host's record of the same enrollment: `store import`)
+    /// knows to be used kept used: the later last step, every recently accepted and "ahead" step, the
+    /// larger forgotten step, the further HOTP counter of the same enrollment, and every used
+    /// recovery code. Failures, familiar places and devices stay this state's. Merging never lets a
+    /// code in that either state refuses.
+    public func merged(with other: UserState) -> UserState {
+        var merged = self
+        merged.lastStep = [lastStep, other.lastStep].compactMap { $0 }.max()
+        var forgotten = [forgottenStep, other.forgottenStep].compactMap { $0 }.max()
+        var recent = Set(recentSteps).union(other.recentSteps).sorted()
+        if recent.count > Self.maxRecentSteps {
+            let dropped = recent.prefix(recent.count - Self.maxRecentSteps)
+            forgotten = max(forgotten ?? 0, dropped.max() ?? 0)
+            recent.removeFirst(dropped.count)
+        }
+        merged.recentSteps = recent
+        merged.forgottenStep = forgotten
+        let floor = merged.lastStep ?? 0
+        merged.aheadSteps = Array(Set(aheadSteps).union(other.aheadSteps).filter { $0 > floor }.sorted().suffix(Self.maxRecentSteps))
+        merged.usedRecovery = usedRecovery + other.usedRecovery.filter { !usedRecovery.contains($0) }
+        if let theirs = other.hotpNext {
+            if let mine = hotpNext, mine.enrollment == theirs.enrollment {
+                merged.hotpNext = (mine.enrollment, max(mine.counter, theirs.counter))
+            } else if hotpNext == nil {
+                merged.hotpNext = theirs
+            }
+        }
+        return merged
+    }
+}

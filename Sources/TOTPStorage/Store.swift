@@ -22,6 +22,10 @@ public final class Store {
     private let connection: OpaquePointer
     /// The key of `unknownNames()`, once `enrollment(user:)` read it.
     private var namesKey: Secret?
+    /// Whose enrollment `enrollment(user:)` read last, and when it was written ("none": there was none).
+    private var readEnrollment: (user: String, written: String)?
+    /// `store_timeout` as the server's settings take it: seconds, and half a second less in ms.
+    private let serverTimeouts: [Parameter]
 
     /// The version of the schema this code reads and writes (`pam-totp-setup store init`).
     public static let schemaVersion = 1
@@ -37,6 +41,7 @@ public final class Store {
         self.path = path
         let seconds = Int32(clamping: timeout)
         self.timeout = seconds
+        serverTimeouts = [.text(String(seconds) + "s"), .text(String(max(Int(seconds) * 1000 - 500, 500)) + "ms")]
         let bytes = try SecurePath.readFile(path, owners: [0]).bytes
         var error = [CChar](repeating: 0, count: 512)
         let opened = bytes.withUnsafeBytes { file in
@@ -156,14 +161,15 @@ public final class Store {
     ///
     /// The server also gives up a row lock or a statement after that long (`lock_timeout`,
     /// `statement_timeout`): a client that gave up must not leave its backend queued on a lock,
-    /// holding a connection slot.
+    /// holding a connection slot. A row lock is given up half a second before the client's own
+    /// bound, so that the server says so and the transaction can still be rolled back.
     private func begin() throws(StorageError) {
         try execute("BEGIN")
         try execute(
             """
-            SELECT set_config('idle_in_transaction_session_timeout', $1, true), set_config('lock_timeout', $1, true),
+            SELECT set_config('idle_in_transaction_session_timeout', $1, true), set_config('lock_timeout', $2, true),
                 set_config('statement_timeout', $1, true)
-            """, [.text(String(timeout) + "s")])
+            """, serverTimeouts)
     }
 
     /// Begins a request of several statements that must all be answered within `timeout`
@@ -205,7 +211,8 @@ public final class Store {
         let rows = try execute(
             """
             SELECT (SELECT enrollment FROM pam_totp.enrollments WHERE user_name = $1), (SELECT max(version) FROM pam_totp.schema_version),
-                (SELECT value FROM pam_totp.settings WHERE name = 'unknown-names-key')
+                (SELECT value FROM pam_totp.settings WHERE name = 'unknown-names-key'),
+                (SELECT updated::text FROM pam_totp.enrollments WHERE user_name = $1)
             """, [.text(user)])
         guard rows.text(0, 1) == String(Self.schemaVersion), let hex = rows.secret(0, 2),
             let key = hex.withBytesArray({ Hex.decode(utf8: $0[...], length: 32) })
@@ -216,7 +223,15 @@ public final class Store {
                     .schema, "the database has no pam_totp schema of version \(Self.schemaVersion) (run pam-totp-setup store init)"))
         }
         namesKey = Secret(key)
+        readEnrollment = (user, rows.text(0, 3) ?? "none")
         return rows.secret(0, 0)
+    }
+
+    /// Takes over what `lost` had read (the enrollment's time, the names key), for a login that
+    /// goes on on this connection after that one was lost.
+    public func continues(_ lost: Store) {
+        namesKey = lost.namesKey
+        readEnrollment = lost.readEnrollment
     }
 
     /// Where names that are no account are throttled: as with files (`StateStore.unknownNames`), in
@@ -238,15 +253,22 @@ public final class Store {
         request()
         do throws(StorageError) {
             try begin()
-            var row = try lockedRow(user)
+            // The answer is decided with the enrollment read before the prompt: not if an admin
+            // replaced or removed it meanwhile (enroll, reset), which the server compares.
+            var read = Parameter.null
+            if let readEnrollment, readEnrollment.user == user { read = .text(readEnrollment.written) }
+            var row = try lockedRow(user, read)
             if row == nil {
                 try execute("INSERT INTO pam_totp.state (user_name) VALUES ($1) ON CONFLICT DO NOTHING", [.text(user)])
-                row = try lockedRow(user)
+                row = try lockedRow(user, read)
             }
-            guard let row else { throw .store(path: path, failure: StoreFailure(.conflict, "the state row of \(user) cannot be made")) }
+            guard let row else { throw .store(path: path, failure: StoreFailure(.conflict, "the state row cannot be made")) }
+            if !row.enrollmentAsRead {
+                throw .store(path: path, failure: StoreFailure(.conflict, "the enrollment changed during the login"))
+            }
             let state: UserState
             do { state = row.state.isEmpty ? UserState() : try UserState.parse(Array(row.state.utf8)) } catch {
-                throw .store(path: path, failure: StoreFailure(.malformedState, "the state of \(user) is malformed: \(error.description)"))
+                throw .store(path: path, failure: StoreFailure(.malformedState, "the state is malformed: " + error.description))
             }
             return Locked(store: self, user: user, state: state, version: row.version, recovery: recovery, remaining: row.remaining)
         } catch {
@@ -255,14 +277,19 @@ public final class Store {
         }
     }
 
-    private func lockedRow(_ user: String) throws(StorageError) -> (state: String, version: String, remaining: [String])? {
+    /// The locked row; `read`: when the enrollment read before was written ("none": there was none),
+    /// or NULL for no check.
+    private func lockedRow(_ user: String, _ read: Parameter) throws(StorageError) -> (
+        state: String, version: String, remaining: [String], enrollmentAsRead: Bool
+    )? {
         let rows = try execute(
             """
-            SELECT state, version, (SELECT string_agg(code_id, ' ') FROM pam_totp.recovery_codes WHERE user_name = $1)
+            SELECT state, version, (SELECT string_agg(code_id, ' ') FROM pam_totp.recovery_codes WHERE user_name = $1),
+                $2::text IS NULL OR coalesce((SELECT updated::text FROM pam_totp.enrollments WHERE user_name = $1), 'none') = $2
             FROM pam_totp.state WHERE user_name = $1 FOR UPDATE
-            """, [.text(user)])
+            """, [.text(user), read])
         guard rows.count == 1, let state = rows.text(0, 0), let version = rows.text(0, 1) else { return nil }
-        return (state, version, (rows.text(0, 2) ?? "").split(separator: " ").map(String.init))
+        return (state, version, (rows.text(0, 2) ?? "").split(separator: " ").map(String.init), rows.text(0, 3) == "t")
     }
 
     /// One user's state while its row is locked, in an open transaction.
@@ -279,8 +306,14 @@ public final class Store {
             self.version = version
             // The row keeps no list of used codes: a used code is one whose row was deleted.
             var state = state
-            state.usedRecovery = (recovery?.hashes ?? []).map(RecoverySet.identifier(of:)).filter { !remaining.contains($0) }
+            state.usedRecovery = Self.used(of: recovery, remaining: remaining)
             self.state = state
+        }
+
+        /// The identifiers of `recovery`'s codes that have no row left.
+        @inline(never)
+        private static func used(of recovery: RecoverySet?, remaining: [String]) -> [String] {
+            (recovery?.hashes ?? []).map(RecoverySet.identifier(of:)).filter { !remaining.contains($0) }
         }
 
         deinit { release() }
@@ -303,7 +336,7 @@ public final class Store {
                     ).count
                     guard deleted == 1 else {
                         throw .store(
-                            path: store.path, failure: StoreFailure(.conflict, "recovery code \(id) of \(user) was used elsewhere"))
+                            path: store.path, failure: StoreFailure(.conflict, "a recovery code was used elsewhere"))
                     }
                 }
                 var row = new
@@ -322,7 +355,7 @@ public final class Store {
                 ).count
                 guard updated == 1 else {
                     throw .store(
-                        path: store.path, failure: StoreFailure(.conflict, "the state of \(user) changed elsewhere; nothing was recorded"))
+                        path: store.path, failure: StoreFailure(.conflict, "the state changed elsewhere; nothing was recorded"))
                 }
                 try store.execute("COMMIT")
                 open = false

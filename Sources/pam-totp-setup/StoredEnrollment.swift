@@ -50,7 +50,7 @@ struct StoredEnrollment: EnrollmentPlace {
         let name = account.name
         return try storeCall { () throws(StorageError) in
             try store.transaction { () throws(StorageError) -> Bool in
-                try store.execute("SELECT 1 FROM pam_totp.state WHERE user_name = $1 FOR UPDATE", [.text(name)])
+                try lockStateRow(name)
                 if replace {
                     try store.execute(
                         """
@@ -71,13 +71,22 @@ struct StoredEnrollment: EnrollmentPlace {
                         [.text(name), .text(RecoverySet.identifier(of: hash))])
                 }
                 if var row = state {
+                    // A state row the store has already (an earlier enrollment's, or failures of a
+                    // user not yet enrolled) is merged with this one: what either refuses stays refused.
+                    let existing = try store.execute("SELECT state FROM pam_totp.state WHERE user_name = $1 FOR UPDATE", [.text(name)])
+                        .text(0, 0)
+                    if let existing, !existing.isEmpty {
+                        do throws(LineFormat.ParseError) { row = try UserState.parse(Array(existing.utf8)).merged(with: row) } catch {
+                            throw .store(
+                                path: store.path,
+                                failure: StoreFailure(.malformedState, "the state of \(name) is malformed: \(error.description)"))
+                        }
+                    }
                     row.usedRecovery = []
-                    // A step the store accepted for an earlier enrollment of the user stays used.
                     try store.execute(
                         """
                         INSERT INTO pam_totp.state (user_name, state, last_step) VALUES ($1, $2, $3)
-                        ON CONFLICT (user_name) DO UPDATE SET state = EXCLUDED.state,
-                            last_step = greatest(pam_totp.state.last_step, EXCLUDED.last_step),
+                        ON CONFLICT (user_name) DO UPDATE SET state = EXCLUDED.state, last_step = EXCLUDED.last_step,
                             version = pam_totp.state.version + 1, updated = now()
                         """, [.text(name), .text(String(decoding: row.serialized(), as: UTF8.self)), .integer(row.lastStep)])
                 }
@@ -90,11 +99,18 @@ struct StoredEnrollment: EnrollmentPlace {
         let name = account.name
         let removed = try storeCall { () throws(StorageError) in
             try store.transaction { () throws(StorageError) in
-                try store.execute("SELECT 1 FROM pam_totp.state WHERE user_name = $1 FOR UPDATE", [.text(name)])
+                try lockStateRow(name)
                 return try store.execute("DELETE FROM pam_totp.enrollments WHERE user_name = $1 RETURNING user_name", [.text(name)]).count
             }
         }
         guard removed == 1 else { throw SetupError("\(account.name) is not enrolled (\(path))") }
+    }
+
+    /// Makes the user's state row if missing and locks it until the transaction ends, as a login's
+    /// decision does.
+    private func lockStateRow(_ name: String) throws(StorageError) {
+        try store.execute("INSERT INTO pam_totp.state (user_name) VALUES ($1) ON CONFLICT DO NOTHING", [.text(name)])
+        try store.execute("SELECT 1 FROM pam_totp.state WHERE user_name = $1 FOR UPDATE", [.text(name)])
     }
 
     /// The user's state row, locked while `body` runs.

@@ -581,7 +581,7 @@ def test_a_malformed_state_row_is_refused(env, store, state):
     for service in ("test", "b"):
         login = env.login("alice", code, service=service)
         assert login.rc == PAM_AUTHINFO_UNAVAIL, (login.rc, login.log)
-        assert login.logged(r'state error user=alice rhost=- error="store \S+: the state of alice is malformed: '), login.log
+        assert login.logged(r'state error user=alice rhost=- error="store \S+: the state is malformed: '), login.log
     # Left as it was: a refused login writes nothing.
     assert store.value(f"SELECT state = {quote(state)} FROM pam_totp.state WHERE user_name = 'alice'") == "t"
     assert store.value("SELECT last_step FROM pam_totp.state WHERE user_name = 'alice'") == ""
@@ -848,3 +848,67 @@ def test_a_store_login_fits_in_a_64_kib_stack(env, store, tls_pg, tls):
         used[name] = high
     print(f"store login stack high-water marks, {'TLS' if tls else 'plain'} (bytes):", used)
     assert all(high is not None and high < STACK for high in used.values()), used
+
+
+@pytest.mark.parametrize("text", [
+    "host=127.0.0.1 port={port}password={password} dbname=pamtotp user=pamtotp_server",
+    "postgresql://pamtotp_server:Xk9/{password}@127.0.0.1:{port}/pamtotp",
+])
+def test_a_mistyped_value_is_logged_without_what_libpq_quotes(env, store, text):
+    """A store file libpq parses but whose values it then rejects ('invalid integer value "…" for
+    connection option "port"'): the quoted part may be part of the password, and is left out."""
+    enroll(env, store)
+    password = "pw-mistyped-7hq2"
+    env.sensitive.add(password)
+    path = store.server.store_file(os.path.join(env.root, "mistyped.conf"), text=text.format(port=store.port, password=password))
+    servers(env, path)
+    login = env.login("alice", "123456")
+    assert login.rc == PAM_AUTHINFO_UNAVAIL, login.log
+    assert login.logged(r'store error user=alice rhost=- error="store \S+: cannot connect: '), login.log
+    assert password not in login.log and "Xk9" not in login.log, login.log
+
+
+def test_the_callers_home_chooses_nothing(env, store, tls_pg):
+    """Inside su, HOME is the caller's: libpq would read ~/.pg_service.conf, ~/.pgpass and
+    ~/.postgresql/root.crt there. The module refuses service= and takes those files from the home of
+    the user it runs as (root's), so a store file that leaves sslrootcert out trusts no CA of the
+    caller's, and one that names a service is refused."""
+    enroll(env, tls_pg)
+    home = os.path.join(env.root, "caller-home")
+    os.makedirs(os.path.join(home, ".postgresql"))
+    shutil.copy(tls_pg.server.ca, os.path.join(home, ".postgresql", "root.crt"))
+    with open(os.path.join(home, ".pg_service.conf"), "w") as f:
+        f.write(f"[evil]\nhost=127.0.0.1\nport={tls_pg.port}\ndbname=pamtotp\nuser=pamtotp_server\n"
+                f"password={pgserver.PASSWORDS['pamtotp_server']}\nsslmode=verify-full\nsslrootcert={tls_pg.server.ca}\n")
+    base = f"host=localhost port={tls_pg.port} dbname=pamtotp user=pamtotp_server password={pgserver.PASSWORDS['pamtotp_server']}"
+    code, _ = fresh_code()
+    cases = {
+        "no-rootcert": (base + " sslmode=verify-full", r"not exist; Either provide the file or change sslmode"),
+        "service": ("service=evil", r"the store file names a service"),
+    }
+    for name, (text, expected) in cases.items():
+        path = tls_pg.server.store_file(os.path.join(env.root, name + ".conf"), text=text)
+        servers(env, path)
+        login = env.login("alice", code, process_env={"HOME": home})
+        assert login.rc == PAM_AUTHINFO_UNAVAIL, (name, login.log)
+        assert login.logged(expected), (name, login.log)
+        assert home not in login.log, (name, login.log)
+
+
+def test_an_enrollment_replaced_while_the_user_types_is_not_decided_with_the_old_one(env, store):
+    """An admin re-enrolls (or resets) the user while a login waits at the prompt: the code of the
+    enrollment the login read before the prompt is refused, not decided with the old secret."""
+    enroll(env, store)
+    code, _ = fresh_code()
+    other = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    env.sensitive.add(other)
+
+    def reenroll():
+        env.setup("enroll", "--user", "alice", "--key", other, "--force", "--no-verify", "--json", "--store", store.admin)
+
+    rc, out, err, _ = login_with_a_pause_at_the_prompt(env, code, reenroll)
+    assert rc == PAM_AUTHINFO_UNAVAIL, out + err
+    assert re.search(r'state error user=alice rhost=- error="store \S+: the enrollment changed during the login', err), err
+    # The new enrollment works at once; the old code does not.
+    assert env.login("alice", code, service="b").rc == PAM_AUTH_ERR
+    assert env.login("alice", totp(other), service="b").rc == PAM_SUCCESS

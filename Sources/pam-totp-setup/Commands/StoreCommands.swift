@@ -144,7 +144,7 @@ struct StoreImport: ParsableCommand {
         let (options, settings) = try storeSettings(common)
         var fileOptions = options
         fileOptions.store = nil
-        let store = try connectStore(settings)
+        var store = try connectStore(settings)
         let users = try accounts(common, options: fileOptions)
         if common.user == nil {
             print("Looking at \(users.count) accounts: those the user database lists, and the names of central enrollment files.")
@@ -154,15 +154,17 @@ struct StoreImport: ParsableCommand {
             let target = try Target(account: account, options: fileOptions)
             guard let enrollment = try target.place.read() else { return nil }
             let state = try target.withState { try $0.read() }
+            // A connection given up after a timeout serves no later user: a new one does.
+            if !store.isUsable { store = try connectStore(settings) }
             let stored = StoredEnrollment(store: store, account: account)
             if try stored.add(enrollment, state: state) { return .done("imported \(account.name) (\(target.place.path))") }
             guard try stored.read()?.identifier == enrollment.identifier else { return .skipped("already in the store") }
             let merged = try stored.withState(recovery: enrollment.recovery) { locked in
-                var row = locked.read()
-                let before = row
-                let usedHere = enrollment.recovery.map(state.usedRecoveryCodes(of:)) ?? []
-                row.usedRecovery += usedHere.filter { !row.usedRecovery.contains($0) }
-                if let step = state.lastStep, step > row.lastStep ?? 0 { row.lastStep = step }
+                let before = locked.read()
+                var here = state
+                // Of this host's used recovery codes, those of this enrollment's set.
+                here.usedRecovery = enrollment.recovery.map(state.usedRecoveryCodes(of:)) ?? []
+                let row = before.merged(with: here)
                 guard row != before else { return false }
                 try storeCall { () throws(StorageError) in try locked.write(row) }
                 return true
@@ -194,18 +196,20 @@ struct StoreExport: ParsableCommand {
         let (options, settings) = try storeSettings(common)
         var fileOptions = options
         fileOptions.store = nil
-        let store = try connectStore(settings)
+        var store = try connectStore(settings)
         let names: [String]
         if let user = common.user {
             names = [user]
         } else {
             names = try storeCall { () throws(StorageError) in
+                store.request()
                 let rows = try store.execute("SELECT user_name FROM pam_totp.enrollments ORDER BY user_name")
                 return (0..<rows.count).compactMap { rows.text($0, 0) }
             }
         }
         try moveEach(names, name: { String($0.prefix(64)) }, done: "Exported", skipped: "skipped") { name in
             guard PathTemplate.isSafeUserName(name), let account = try Account.lookup(name) else { return .skipped("no such account here") }
+            if !store.isUsable { store = try connectStore(settings) }
             let stored = StoredEnrollment(store: store, account: account)
             guard let enrollment = try stored.read() else { return .skipped("not enrolled in the store") }
             let target = try Target(account: account, options: fileOptions)
