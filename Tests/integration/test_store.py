@@ -388,6 +388,42 @@ class Partition:
         self.thread.join(timeout=5)
 
 
+ORPHANS = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pam_totp' AND state = 'idle in transaction'"
+
+
+def abandoned_lock_is_ended(env, path, relay, step, orphans):
+    """A login through `relay` (store file `path`) that is cut off holding alice's row lock leaves
+    its transaction open (`orphans()` counts such transactions); a login meanwhile waits at most the
+    bound; the database ends the abandoned transaction by itself, soon."""
+    env.service("relay", stack=[f"auth required {{module}} state={{state}} store={path} store_timeout={TIMEOUT}"])
+    following = totp(KEY, at=step * 30, step_offset=1)
+    # The login goes on after the cut (it finds the connection lost and tries a new one, which the
+    # relay never answers): the abandoned transaction is looked for meanwhile, before the
+    # database's own bound ends it.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(timed_login, env, "alice", following, service="relay")
+        assert relay.cut.wait(10), "the relay never saw the row locked"
+        seen = 0
+        deadline = time.monotonic() + TIMEOUT
+        while seen == 0 and time.monotonic() < deadline:
+            seen = int(orphans())
+            time.sleep(0.05)
+        cut_off, seconds = pending.result(timeout=60)
+    assert seen == 1, "the relay should have left a transaction open"
+    assert cut_off.rc == PAM_AUTHINFO_UNAVAIL and seconds < BOUND, (seconds, cut_off.log)
+    assert cut_off.logged(r"state error user=alice "), cut_off.log
+    # Meanwhile a login waits for the row at most the bound: refused, or let in if the database
+    # ended the abandoned transaction within that time.
+    login, seconds = timed_login(env, "alice", following)
+    assert seconds < BOUND, seconds
+    assert login.rc == PAM_SUCCESS or login.logged(
+        rf'state error user=alice rhost=- error="store \S+: no answer from the store within {TIMEOUT} s'), login.log
+    deadline = time.monotonic() + 3 * TIMEOUT + 2
+    while orphans() != "0" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert orphans() == "0", "an abandoned transaction still holds alice's row"
+
+
 def test_a_server_that_vanishes_holding_a_row_lock_does_not_lock_the_user_out(env, store):
     """A server that disappears mid-login (power, network) cannot tell the database: its
     transaction, holding the user's row lock, would stay open until TCP keepalive gives up (hours
@@ -401,35 +437,7 @@ def test_a_server_that_vanishes_holding_a_row_lock_does_not_lock_the_user_out(en
         path = store.server.store_file(os.path.join(env.root, "relay.conf"),
                                        text=f"host=127.0.0.1 port={relay.port} dbname=pamtotp user=pamtotp_server "
                                             f"password={pgserver.PASSWORDS['pamtotp_server']} sslmode=disable")
-        env.service("relay", stack=[f"auth required {{module}} state={{state}} store={path} store_timeout={TIMEOUT}"])
-        following = totp(KEY, at=step * 30, step_offset=1)
-        orphans = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pam_totp' AND state = 'idle in transaction'"
-        # The login goes on after the cut (it finds the connection lost and tries a new one, which the
-        # relay never answers): the abandoned transaction is looked for meanwhile, before the
-        # database's own bound ends it.
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(timed_login, env, "alice", following, service="relay")
-            assert relay.cut.wait(10), "the relay never saw the row locked"
-            seen = 0
-            deadline = time.monotonic() + TIMEOUT
-            while seen == 0 and time.monotonic() < deadline:
-                seen = int(store.value(orphans))
-                time.sleep(0.05)
-            cut_off, seconds = pending.result(timeout=60)
-        assert seen == 1, "the relay should have left a transaction open"
-        assert cut_off.rc == PAM_AUTHINFO_UNAVAIL and seconds < BOUND, (seconds, cut_off.log)
-        assert cut_off.logged(r"state error user=alice "), cut_off.log
-        # Meanwhile a login waits for the row at most the bound: refused, or let in if the database
-        # ended the abandoned transaction within that time.
-        login, seconds = timed_login(env, "alice", following)
-        assert seconds < BOUND, seconds
-        assert login.rc == PAM_SUCCESS or login.logged(
-            rf'state error user=alice rhost=- error="store \S+: no answer from the store within {TIMEOUT} s'), login.log
-        # The database ends the abandoned transaction by itself, soon.
-        deadline = time.monotonic() + 3 * TIMEOUT + 2
-        while store.value(orphans) != "0" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert store.value(orphans) == "0", "an abandoned transaction still holds alice's row"
+        abandoned_lock_is_ended(env, path, relay, step, lambda: store.value(ORPHANS))
     finally:
         relay.close()
     assert env.login("alice", codes[0]).rc == PAM_SUCCESS

@@ -11,7 +11,6 @@ PgBouncer listens on no TCP port; PostgreSQL on $PAMTOTP_PG_PORT_POOLER (25450),
 failover a primary and a standby on $PAMTOTP_PG_PORT_POOLER_PRIMARY (25451) and
 $PAMTOTP_PG_PORT_POOLER_STANDBY (25452). Every process is stopped by the PID it was started with.
 """
-import concurrent.futures
 import os
 import pwd
 import re
@@ -24,6 +23,7 @@ import threading
 import time
 
 import pytest
+from test_store import abandoned_lock_is_ended
 from pamtotp_it import KEY, PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL, PAM_SUCCESS, PAMDRIVE, ROOT, SETUP, totp, wait_for_fresh_step
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -331,31 +331,7 @@ def test_a_login_that_goes_silent_holding_a_row_lock_through_the_pooler_does_not
     try:
         path = pooled.pg.store_file(os.path.join(env.root, "relay.conf"),
                                     text=f"host={relay.dir} port=6432 dbname=pamtotp user=root")
-        env.service("relay", stack=[f"auth required {{module}} state={{state}} store={path} store_timeout={TIMEOUT}"])
-        following = totp(KEY, at=step * 30, step_offset=1)
-        # The login goes on after the cut (it finds the connection lost and tries a new one, which the
-        # relay never answers): the abandoned transaction is looked for meanwhile, before the
-        # database's own bound ends it.
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(timed_login, env, "alice", following, service="relay")
-            assert relay.cut.wait(10), "the relay never saw the row locked"
-            seen = 0
-            deadline = time.monotonic() + TIMEOUT
-            while seen == 0 and time.monotonic() < deadline:
-                seen = int(pooled.value(ORPHANS))
-                time.sleep(0.05)
-            cut_off, seconds = pending.result(timeout=60)
-        assert seen == 1, "the relay should have left a transaction open"
-        assert cut_off.rc == PAM_AUTHINFO_UNAVAIL and seconds < BOUND, (seconds, cut_off.log)
-        assert cut_off.logged(r"state error user=alice "), cut_off.log
-        login, seconds = timed_login(env, "alice", following)
-        assert seconds < BOUND, seconds
-        assert login.rc == PAM_SUCCESS or login.logged(
-            rf'state error user=alice rhost=- error="store \S+: no answer from the store within {TIMEOUT} s'), login.log
-        deadline = time.monotonic() + 3 * TIMEOUT + 2
-        while pooled.value(ORPHANS) != "0" and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert pooled.value(ORPHANS) == "0", "an abandoned transaction still holds alice's row"
+        abandoned_lock_is_ended(env, path, relay, step, lambda: pooled.value(ORPHANS))
     finally:
         relay.close()
     assert env.login("alice", codes[0]).rc == PAM_SUCCESS
