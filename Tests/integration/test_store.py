@@ -340,15 +340,14 @@ def test_a_database_restarted_while_the_user_types_is_reached_again(env, store):
 
 
 class Partition:
-    """A TCP relay to the database that lets one connection through until the client has sent a
-    statement containing `marker` and had its answer, then cuts the client off and keeps the
-    server's side open without a word: as if the client's host had vanished from the network
-    while holding a row lock (no FIN, no RST reaches the database)."""
+    """A relay to the database (`listener` accepts the module's connection, `connect` opens the
+    database's side) that lets one connection through until the client has sent a statement
+    containing `marker` and had its answer, then cuts the client off and keeps the server's side
+    open without a word: as if the client's host had vanished from the network while holding a row
+    lock (no FIN, no RST reaches the database)."""
 
-    def __init__(self, target_port, marker=b"FOR UPDATE"):
-        self.port = testbed.free_port("PAMTOTP_PG_RELAY_PORT_IT", 25446)
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        self.target, self.marker = target_port, marker
+    def __init__(self, listener, connect, marker=b"FOR UPDATE"):
+        self.listener, self.connect, self.marker = listener, connect, marker
         self.kept = []
         self.cut = threading.Event()
         self.thread = threading.Thread(target=self._relay, daemon=True)
@@ -359,7 +358,7 @@ class Partition:
             client, _ = self.listener.accept()
         except OSError:
             return
-        server = socket.create_connection(("127.0.0.1", self.target), timeout=30)
+        server = self.connect()
         self.kept.append(server)
 
         def down():
@@ -386,6 +385,15 @@ class Partition:
         for s in self.kept:
             s.close()
         self.thread.join(timeout=5)
+
+    @classmethod
+    def tcp(cls, target_port):
+        """On 127.0.0.1, to the database's port."""
+        port = testbed.free_port("PAMTOTP_PG_RELAY_PORT_IT", 25446)
+        relay = cls(socket.create_server(("127.0.0.1", port)),
+                    lambda: socket.create_connection(("127.0.0.1", target_port), timeout=30))
+        relay.port = port
+        return relay
 
 
 ORPHANS = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pam_totp' AND state = 'idle in transaction'"
@@ -432,7 +440,7 @@ def test_a_server_that_vanishes_holding_a_row_lock_does_not_lock_the_user_out(en
     codes = enroll(env, store)["recovery_codes"]
     code, step = fresh_code()
     assert env.login("alice", code).rc == PAM_SUCCESS  # alice has a state row now
-    relay = Partition(store.port)
+    relay = Partition.tcp(store.port)
     try:
         path = store.server.store_file(os.path.join(env.root, "relay.conf"),
                                        text=f"host=127.0.0.1 port={relay.port} dbname=pamtotp user=pamtotp_server "

@@ -23,7 +23,7 @@ import threading
 import time
 
 import pytest
-from test_store import abandoned_lock_is_ended
+from test_store import Partition, abandoned_lock_is_ended
 from pamtotp_it import KEY, PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL, PAM_SUCCESS, PAMDRIVE, ROOT, SETUP, totp, wait_for_fresh_step
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -267,56 +267,25 @@ def test_no_setting_of_the_module_stays_on_a_pooled_connection(env, pooled):
     assert len(seen) >= 2 and set(seen.values()) == {"0"}, seen
 
 
-class Relay:
-    """A relay on a Unix socket (in a directory of its own, root's) to PgBouncer's socket: it lets
-    one connection through until the client has sent a statement containing `marker` and had its
-    answer, then cuts the client off and keeps PgBouncer's side open without a word, as if the
-    module's process had frozen or its host vanished while holding a row lock."""
+class Relay(Partition):
+    """A relay on a Unix socket (in a directory of its own, root's) to PgBouncer's socket
+    (test_store.Partition): as if the module's process had frozen or its host vanished while
+    holding a row lock."""
 
-    def __init__(self, target, marker=b"FOR UPDATE"):
+    def __init__(self, target):
         self.dir = tempfile.mkdtemp(prefix="pamtotp-relay-")
-        self.listener = socket.socket(socket.AF_UNIX)
-        self.listener.bind(os.path.join(self.dir, ".s.PGSQL.6432"))
-        self.listener.listen()
-        self.target, self.marker = target, marker
-        self.kept = []
-        self.cut = threading.Event()
-        self.thread = threading.Thread(target=self._relay, daemon=True)
-        self.thread.start()
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(os.path.join(self.dir, ".s.PGSQL.6432"))
+        listener.listen()
 
-    def _relay(self):
-        try:
-            client, _ = self.listener.accept()
-        except OSError:
-            return
-        server = socket.socket(socket.AF_UNIX)
-        server.connect(self.target)
-        self.kept.append(server)
-
-        def down():
-            try:
-                while data := server.recv(65536):
-                    if not self.cut.is_set():
-                        client.sendall(data)
-            except OSError:
-                pass
-        threading.Thread(target=down, daemon=True).start()
-        try:
-            while data := client.recv(65536):
-                server.sendall(data)
-                if self.marker in data:
-                    time.sleep(0.3)  # the answer goes back: the client holds the lock
-                    break
-        except OSError:
-            pass
-        self.cut.set()
-        client.close()
+        def connect():
+            server = socket.socket(socket.AF_UNIX)
+            server.connect(target)
+            return server
+        super().__init__(listener, connect)
 
     def close(self):
-        self.listener.close()
-        for s in self.kept:
-            s.close()
-        self.thread.join(timeout=5)
+        super().close()
         shutil.rmtree(self.dir)
 
 
