@@ -23,7 +23,7 @@ import threading
 import time
 
 import pytest
-from test_store import Partition, abandoned_lock_is_ended
+from test_store import Partition, abandoned_lock_is_ended, enroll, fresh_code, start_login, timed_login
 from pamtotp_it import KEY, PAM_AUTH_ERR, PAM_AUTHINFO_UNAVAIL, PAM_SUCCESS, PAMDRIVE, ROOT, SETUP, totp, wait_for_fresh_step
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -108,28 +108,6 @@ def servers(env, file):
                                f"retries=1 throttle_free=20"])
     env.service("b", stack=[f"auth required {{module}} state={env.state_b} config={{config}} store={file} "
                             f"store_timeout={TIMEOUT} retries=1 throttle_free=20"])
-
-
-def enroll(env, world, user="alice"):
-    return env.enroll(user, extra=["--store", world.admin])
-
-
-def timed_login(env, *args, **kwargs):
-    started_at = time.monotonic()
-    login = env.login(*args, **kwargs)
-    return login, time.monotonic() - started_at
-
-
-def start_login(env, user, *responses, service="test", rhost=None):
-    env.sensitive.update(r for r in responses if len(r) >= 6)
-    argv = [PAMDRIVE, "-c", env.pamd, "-s", service, "-u", user] + (["-r", rhost] if rhost else [])
-    return subprocess.Popen(argv + list(responses), env=env.environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def fresh_code(margin=3):
-    wait_for_fresh_step(margin=margin)
-    now = time.time()
-    return totp(KEY, at=now), int(now // 30)
 
 
 def psql(conninfo, sql="SELECT current_user", as_user=None):
