@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "pam-totp-setup", targets: ["pam-totp-setup"]),
         // For Fuzz/ (make fuzz), which builds the parsers with libFuzzer and AddressSanitizer.
         .library(name: "TOTPCore", targets: ["TOTPCore", "TOTPCrypto"]),
+        // For web/ (pam-totp-web), which speaks the helper protocol with pam-totp-setup web-helper.
+        .library(name: "PortalProtocol", targets: ["PortalProtocol"]),
     ],
     dependencies: [
         // Exact: the help texts it renders are snapshotted in Tests/integration/help/, so a new
@@ -52,10 +54,12 @@ let package = Package(
             name: "PAMTOTP", dependencies: ["TOTPCore", "TOTPStorage", "CPAM", "CPAMTOTPShimHelpers"], swiftSettings: moduleSwiftSettings),
         // C helpers Swift cannot express (variadic pam_syslog/pam_prompt).
         .target(name: "CPAMTOTPShimHelpers", dependencies: ["CPAM"], path: "Sources/CPAMTOTPShim/helpers"),
+        // The line format of the portal's helper protocol (docs/PORTAL.md), shared by both ends.
+        .target(name: "PortalProtocol"),
         .executableTarget(
             name: "pam-totp-setup",
             dependencies: [
-                "TOTPCore", "TOTPStorage", "CQRencode",
+                "TOTPCore", "TOTPStorage", "CQRencode", "CPAM", "PortalProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +67,7 @@ let package = Package(
         .testTarget(name: "TOTPStorageTests", dependencies: ["TOTPStorage", "TOTPCore"]),
         // The module's login decision (TOTPCore's Login) driven by a fake conversation, files and clock.
         .testTarget(name: "LoginTests", dependencies: ["TOTPCore"]),
+        .testTarget(name: "PortalProtocolTests", dependencies: ["PortalProtocol"]),
     ],
     swiftLanguageModes: [.v5]
 )
