@@ -333,6 +333,14 @@ class Portal:
         if errors:
             raise errors[0]
 
+    def browser(self, lang="en", **options):
+        """A Browser on this portal that trusts its CA."""
+        return Browser(self.ca, lang=lang, directory=self.bed.root, base=self.url, **options)
+
+    def alive(self):
+        """Whether every process of the portal still runs (none crashed)."""
+        return all(d.process and d.process.poll() is None for d in self.daemons)
+
     def ssl_context(self):
         """A client TLS context that trusts only the throwaway CA."""
         return ssl.create_default_context(cafile=self.ca)
@@ -347,8 +355,9 @@ class Browser:
     database in its own scratch HOME (as a user who imported the CA would), so certificate errors
     are not ignored. LANG is `en` or `ja` (the UI and Accept-Language)."""
 
-    def __init__(self, ca, lang="en", width=1280, height=1800, directory=None):
+    def __init__(self, ca, lang="en", width=1280, height=1800, directory=None, base=""):
         webdriver = selenium()
+        self.base = base
         from selenium.webdriver.chrome.service import Service
         self.dir = tempfile.mkdtemp(prefix="pamtotp-browser-", dir=directory)
         home = os.path.join(self.dir, "home")
@@ -384,6 +393,131 @@ class Browser:
     def __exit__(self, *exc):
         self.quit()
 
+    # The pages, by docs/PORTAL.md's element ids and field names.
+
+    def open(self, path="/"):
+        self.driver.get(self.base + path)
+
+    def find(self, element_id):
+        """The element with that id, or None."""
+        from selenium.webdriver.common.by import By
+        found = self.driver.find_elements(By.ID, element_id)
+        return found[0] if found else None
+
+    def has(self, element_id):
+        return self.find(element_id) is not None
+
+    def text(self, element_id):
+        element = self.find(element_id)
+        if element is None:
+            raise AssertionError(f"no #{element_id} on {self.driver.current_url}:\n{self.page_text()}")
+        return element.text
+
+    def all(self, css):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def page_text(self):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def lang(self):
+        from selenium.webdriver.common.by import By
+        return self.driver.find_element(By.TAG_NAME, "html").get_attribute("lang")
+
+    def fill(self, form_id, **fields):
+        """Types each value into the field of that name in form #FORM_ID (a radio button: checks the
+        one with that value; a checkbox: checks it when the value is true)."""
+        from selenium.webdriver.common.by import By
+        form = self.find(form_id)
+        if form is None:
+            raise AssertionError(f"no form #{form_id} on {self.driver.current_url}:\n{self.page_text()}")
+        for name, value in fields.items():
+            inputs = form.find_elements(By.NAME, name)
+            if not inputs:
+                raise AssertionError(f"form #{form_id} has no field {name}")
+            kind = inputs[0].get_attribute("type")
+            if kind == "radio":
+                [i for i in inputs if i.get_attribute("value") == value][0].click()
+            elif kind == "checkbox":
+                if bool(value) != inputs[0].is_selected():
+                    inputs[0].click()
+            else:
+                inputs[0].clear()
+                inputs[0].send_keys(value)
+        return form
+
+    def submit(self, element_id):
+        """Submits form #ELEMENT_ID with its submit button (or clicks the button or link of that id)
+        and waits for the next page."""
+        from selenium.webdriver.common.by import By
+        element = self.find(element_id)
+        if element is None:
+            raise AssertionError(f"no #{element_id} on {self.driver.current_url}:\n{self.page_text()}")
+        if element.tag_name == "form":
+            buttons = element.find_elements(By.CSS_SELECTOR, "button[type=submit], input[type=submit], button:not([type])")
+            element = buttons[0] if buttons else element
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        if element.tag_name == "form":
+            element.submit()
+        else:
+            element.click()
+        self.wait_for_new_page(old)
+
+    def wait_for_new_page(self, old, timeout=30):
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+        WebDriverWait(self.driver, timeout).until(expected_conditions.staleness_of(old))
+        WebDriverWait(self.driver, timeout).until(
+            lambda driver: driver.execute_script("return document.readyState") == "complete")
+
+    def login(self, account, password):
+        """The login form; returns on the next page (the code page, the dashboard, or an error)."""
+        self.open("/")
+        self.fill("login", account=account, password=password)
+        self.submit("login")
+
+    def enter_code(self, code):
+        self.fill("code-form", code=code)
+        self.submit("code-form")
+
+    def answer_remember(self, yes=False):
+        """The remember question after setup or a login with a code: No unless YES."""
+        if not self.find("remember-form").find_elements(*_by_css("input[name=remember][value=no]"))[0].is_selected():
+            raise AssertionError("the remember question does not default to No")
+        self.fill("remember-form", remember="yes" if yes else "no")
+        self.submit("remember-form")
+
+    def begin_setup(self):
+        """Begin setup, from the dashboard: returns what the page shows of the new secret."""
+        self.submit("begin-setup")
+        return self.setup_shown()
+
+    def setup_shown(self):
+        return {"secret": self.text("secret"), "issuer": self.text("issuer"), "account": self.text("account")}
+
+    def read_qr(self, path):
+        """The otpauth URI in the QR code, read by zbarimg from a screenshot of the page, as a phone
+        reads the screen."""
+        self.screenshot(path)
+        return read_qr(path)
+
+    def verify(self, code):
+        if not self.has("verify-form"):
+            self.submit("next")
+        self.fill("verify-form", code=code)
+        self.submit("verify-form")
+
+    def recovery_codes(self):
+        codes = [e.text.strip() for e in self.all("#recovery-codes .recovery-code")]
+        return codes
+
+    def logout(self):
+        self.submit("logout")
+
+    def cookies(self):
+        return {c["name"]: c["value"] for c in self.driver.get_cookies()}
+
     def screenshot(self, path, width=None):
         """The whole page as a PNG at PATH (WIDTH pixels wide if given). Returns PATH."""
         driver = self.driver
@@ -399,6 +533,34 @@ class Browser:
         return path
 
 
+def _by_css(selector):
+    from selenium.webdriver.common.by import By
+    return By.CSS_SELECTOR, selector
+
+
+def totp_from_uri(uri, offset=0):
+    """A code for the otpauth URI by oathtool (the independent generator), OFFSET steps ahead."""
+    params = parse_uri(uri)
+    period = int(params.get("period", "30"))
+    args = ["oathtool", f"--totp={params.get('algorithm', 'SHA1').lower()}", "-d", params.get("digits", "6"),
+            "-s", f"{period}s", "-b", params["secret"]]
+    if offset:
+        args += ["-N", f"@{int(time.time()) + period * offset}"]
+    return run(*args).stdout.strip()
+
+
+def parse_uri(uri):
+    """The parts of an otpauth://totp/ISSUER:ACCOUNT?… URI: label, issuer, account and the parameters."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+    parts = urlsplit(uri)
+    if parts.scheme != "otpauth" or parts.netloc != "totp":
+        raise AssertionError(f"not a TOTP otpauth URI: {uri}")
+    label = unquote(parts.path.lstrip("/"))
+    params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    issuer, _, account = label.rpartition(":")
+    return dict(params, label=label, label_issuer=issuer, account=account)
+
+
 def shrink_png(path):
     """Makes a committed screenshot small with pngquant (installed by `make deps`), if present."""
     if shutil.which("pngquant"):
@@ -412,3 +574,131 @@ def read_qr(png):
     if proc.returncode != 0:
         raise AssertionError(f"zbarimg found no QR code in {png} ({proc.returncode}): {proc.stderr}")
     return proc.stdout.strip()
+
+
+# ---------------------------------------------------------------------------------------------
+# A scripted client without a browser, for the attacks
+
+
+class Form:
+    def __init__(self, element_id, action, method):
+        self.id, self.action, self.method = element_id, action, method
+        self.fields = {}    # name -> value that a browser would send unchanged (hidden, checked, text)
+        self.names = set()  # every field name
+
+
+class FormParser:
+    """The forms of a page: id -> Form, with every field's name and default value."""
+
+    def __init__(self, text):
+        from html.parser import HTMLParser
+
+        forms, current = {}, [None]
+
+        class Parser(HTMLParser):
+            def handle_starttag(self, tag, attrs):
+                a = dict(attrs)
+                if tag == "form":
+                    form = Form(a.get("id") or f"form{len(forms)}", a.get("action") or "", (a.get("method") or "get").lower())
+                    forms[form.id] = form
+                    current[0] = form
+                elif tag in ("input", "textarea", "select", "button") and current[0] and a.get("name"):
+                    form = current[0]
+                    form.names.add(a["name"])
+                    kind = (a.get("type") or "text").lower()
+                    if kind in ("radio", "checkbox") and "checked" not in a:
+                        return
+                    if tag == "button" or kind == "submit":
+                        return
+                    form.fields[a["name"]] = a.get("value") or ""
+
+            def handle_endtag(self, tag):
+                if tag == "form":
+                    current[0] = None
+
+        Parser().feed(text)
+        self.forms = forms
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status, self.headers, self.body = status, headers, body
+
+    def header(self, name):
+        values = [v for k, v in self.headers if k.lower() == name.lower()]
+        return values[0] if values else None
+
+    def all_headers(self, name):
+        return [v for k, v in self.headers if k.lower() == name.lower()]
+
+    def forms(self):
+        return FormParser(self.body).forms
+
+    def has_id(self, element_id):
+        return re.search(rf"""\bid\s*=\s*["']?{re.escape(element_id)}["'\s>]""", self.body) is not None
+
+
+class Client:
+    """A browser-like HTTPS client with a cookie jar, for requests a browser would not make."""
+
+    def __init__(self, site, origin=None, lang="en"):
+        self.site, self.cookies, self.lang = site, {}, lang
+        self.origin = origin or site.url
+
+    def request(self, method, path, fields=None, headers=None, body=None):
+        import http.client
+        from urllib.parse import urlencode
+        connection = http.client.HTTPSConnection("127.0.0.1", self.site.port, context=self.site.ssl_context(), timeout=30)
+        head = {"Accept-Language": self.lang, "User-Agent": "pam-totp tests"}
+        if self.cookies:
+            head["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if method == "POST":
+            head.update({"Origin": self.origin, "Sec-Fetch-Site": "same-origin" if self.origin == self.site.url else "cross-site",
+                         "Content-Type": "application/x-www-form-urlencoded"})
+            if fields is not None:
+                body = urlencode(fields).encode()
+        head.update(headers or {})
+        head = {k: v for k, v in head.items() if v is not None}
+        connection.request(method, path, body=body, headers=head)
+        answer = connection.getresponse()
+        data = answer.read().decode("utf-8", "replace")
+        headers = answer.getheaders()
+        connection.close()
+        for name, value in headers:
+            if name.lower() == "set-cookie":
+                cookie = value.split(";")[0]
+                key, _, val = cookie.partition("=")
+                if re.search(r"max-age=0\b|expires=thu, 01 jan 1970", value, re.I) or val == "":
+                    self.cookies.pop(key.strip(), None)
+                else:
+                    self.cookies[key.strip()] = val
+        return Response(answer.status, headers, data)
+
+    def get(self, path="/", **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def follow(self, response, limit=5):
+        """Follows redirects (303 after a POST) with GETs."""
+        from urllib.parse import urlsplit
+        while response.status in (301, 302, 303, 307) and limit:
+            location = urlsplit(response.header("Location"))
+            response = self.get(location.path + (f"?{location.query}" if location.query else ""))
+            limit -= 1
+        return response
+
+    def submit(self, page, form_id, follow=True, **fields):
+        """Posts form FORM_ID of PAGE (a Response) with its hidden fields and FIELDS."""
+        forms = page.forms()
+        if form_id not in forms:
+            raise AssertionError(f"no form #{form_id} in the page:\n{page.body[:3000]}")
+        form = forms[form_id]
+        values = dict(form.fields)
+        values.update(fields)
+        response = self.request("POST", form.action or "/", fields=values)
+        return self.follow(response) if follow else response
+
+    def login(self, account, password, code=None):
+        page = self.submit(self.get("/"), "login", account=account, password=password)
+        if code is not None:
+            page = self.submit(page, "code-form", code=code)
+        return page
