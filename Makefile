@@ -72,7 +72,7 @@ PYTHON_DEPS := .build-python
 PYTHON_REQS := Tests/e2e/portal-requirements.txt
 
 .PHONY: all build deb deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe \
-        bench-tools
+        bench-tools portal-demo portal-demo-auto
 
 all: build
 
@@ -141,7 +141,7 @@ build/libaudit_off.so: Tests/harness/audit_off.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
 
-check: lint build harness unit demo-auto deb integration
+check: lint build harness unit demo-auto portal-demo-auto deb integration
 
 # The Debian package (debian/), from the release build in build/ (debian/rules says why), staged in
 # build/deb/pam-totp-VERSION so that dpkg-buildpackage writes its results into build/deb/, not into
@@ -176,6 +176,16 @@ demo: build harness
 
 demo-auto: build harness
 	DEMO_AUTO=1 $(PYTHON) demo/demo.py
+
+# A throwaway self-service portal (docs/PORTAL.md) behind nginx with TLS on 127.0.0.1, with a throwaway
+# user: prints the URL, the account and its password, and the CA to trust; Ctrl-C removes everything.
+# PORTAL_DEMO_AUTO=1 walks it with a headless Chromium and oathtool as the person and the phone (part of
+# `make check`).
+portal-demo: build harness
+	$(PYTHON) demo/portal_demo.py
+
+portal-demo-auto: build harness
+	PORTAL_DEMO_AUTO=1 $(PYTHON) demo/portal_demo.py
 
 # The tool goes to bin, not sbin: users enroll themselves with it, and sbin is not on their PATH.
 # bash-completion sources its files: argument-parser's "#!/bin/bash" line is dropped (lintian flags it).
