@@ -421,7 +421,7 @@ class Browser:
         from selenium.webdriver.common.by import By
         return self.driver.find_element(By.TAG_NAME, "body").text
 
-    def lang(self):
+    def page_lang(self):
         from selenium.webdriver.common.by import By
         return self.driver.find_element(By.TAG_NAME, "html").get_attribute("lang")
 
@@ -522,10 +522,13 @@ class Browser:
         """The whole page as a PNG at PATH (WIDTH pixels wide if given). Returns PATH."""
         driver = self.driver
         size = driver.get_window_size()
-        if width:
-            driver.set_window_size(width, size["height"])
-        height = driver.execute_script("return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
-        driver.set_window_size(width or size["width"], max(int(height), 200))
+        width = width or size["width"]
+        # The page's own height, measured in a short window (the window's height includes what
+        # headless Chromium counts as its frame), then a window just that tall.
+        driver.set_window_size(width, 400)
+        frame = 400 - int(driver.execute_script("return window.innerHeight"))
+        height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+        driver.set_window_size(width, max(height, 200) + frame + 16)
         try:
             driver.save_screenshot(path)
         finally:

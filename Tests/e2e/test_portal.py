@@ -32,7 +32,7 @@ def first_time_setup(site, browser, user, lang, account=None, screenshots=True):
     text = TEXT[lang]
     take = shot if screenshots else (lambda *_: None)
     browser.open("/")
-    assert browser.lang() == lang
+    assert browser.page_lang() == lang
     assert browser.has("login") and browser.has("lost-phone") and browser.has("lang-en") and browser.has("lang-ja")
     take(browser, "login")
     browser.login(account or user.name, user.password)
@@ -169,19 +169,19 @@ def test_the_language_switch_on_every_page(site):
     user = site.user("pamtotp-pl")
     with site.browser("en") as browser:
         browser.open("/")
-        assert browser.lang() == "en" and TEXT["en"]["login"] in browser.page_text()
+        assert browser.page_lang() == "en" and TEXT["en"]["login"] in browser.page_text()
         browser.submit("lang-ja")
-        assert browser.lang() == "ja" and TEXT["ja"]["login"] in browser.page_text()
+        assert browser.page_lang() == "ja" and TEXT["ja"]["login"] in browser.page_text()
         # The choice sticks (a cookie) over the browser's English Accept-Language.
         browser.login(user.name, user.password)
-        assert browser.lang() == "ja" and browser.text("status") == TEXT["ja"]["off"]
+        assert browser.page_lang() == "ja" and browser.text("status") == TEXT["ja"]["off"]
         browser.submit("lang-en")
-        assert browser.lang() == "en" and browser.text("status") == TEXT["en"]["off"]
+        assert browser.page_lang() == "en" and browser.text("status") == TEXT["en"]["off"]
         browser.open("/lost?lang=ja")
-        assert browser.lang() == "ja" and browser.text("contact") == CONTACT_JA
+        assert browser.page_lang() == "ja" and browser.text("contact") == CONTACT_JA
         assert browser.has("lang-en") and browser.has("lang-ja")
         browser.open("/?lang=en")
-        assert browser.lang() == "en"
+        assert browser.page_lang() == "en"
 
 
 def test_remembered_device_is_listed_and_forgotten(site):
