@@ -276,7 +276,10 @@ class Portal:
         os.makedirs(self.http_dir, mode=0o750)
         os.chown(self.http_dir, self.web_user.uid, grp.getgrnam(NGINX_USER).gr_gid)
         self.write_config()
-        bed.install_example("pam-totp-web", "pam-totp-web")
+        # The PAM service pam-totp-web, as pam.d-examples/pam-totp-web writes it (unless the caller
+        # installed its own in the bed).
+        if not os.path.exists(os.path.join(bed.pamd, "pam-totp-web")):
+            bed.install_example("pam-totp-web", "pam-totp-web")
         self.ca, self.certificate, self.key = make_certificates(os.path.join(self.dir, "tls"))
         # The helper: root, PAM service pam-totp-web from the bed's pam.d.
         helper = [testbed.SETUP, "web-helper", "--web-config", self.config, "--config", bed.config,

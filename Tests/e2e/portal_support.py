@@ -79,6 +79,7 @@ def start_site(prefix, port_var, http_port_var, ocserv_port_var, web_user, **set
         with open(bed.config, "w") as f:
             f.write(f"secret={bed.data}/users/%u\nissuer={ISSUER}\n")
         bed.install_example("ocserv", "ocserv")
+        bed.install_example("pam-totp-web", "pam-totp-web")
         ocserv = bed.start(testbed.Ocserv(bed, port(*ocserv_port_var)))
         site = portal.Portal(bed, port(*port_var), port(*http_port_var), web_user=web_user, **settings)
         bed.servers.append(site)  # stopped with the bed's servers
