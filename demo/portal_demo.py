@@ -63,7 +63,7 @@ def walk(site, user, shots):
         status = browser.text("status")
         print(f"  logged in again; two-factor status: {status}")
         browser.logout()
-        return browser.has("login") and len(codes) == 10 and status in ("On", "オン")
+        return browser.has("login") and len(codes) == 10 and status == "On"
 
 
 def main():
