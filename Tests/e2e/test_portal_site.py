@@ -96,7 +96,7 @@ def test_the_site_passes_the_browser_address_and_scheme_and_never_the_clients_ow
     assert seen["X-Real-IP"] == "127.0.0.1"
     assert seen["X-Forwarded-Proto"] == "https"
     assert seen["X-Forwarded-For"] == "127.0.0.1"
-    assert seen["Host"] == "127.0.0.1"
+    assert seen["Host"] == f"127.0.0.1:{nginx.port}"
     assert response.getheader("Strict-Transport-Security") == "max-age=63072000"
     assert "nginx/" not in (response.getheader("Server") or "")
 
