@@ -606,9 +606,17 @@ class FormParser:
                 a = dict(attrs)
                 if tag == "form":
                     form = Form(a.get("id") or f"form{len(forms)}", a.get("action") or "", (a.get("method") or "get").lower())
+                    form.named = "id" in a
                     forms[form.id] = form
                     current[0] = form
-                elif tag in ("input", "textarea", "select", "button") and current[0] and a.get("name"):
+                elif current[0] and not current[0].named and a.get("id") and (
+                        tag == "button" or (a.get("type") or "").lower() == "submit"):
+                    # A form without an id (the logout form) is known by its button's id.
+                    form = current[0]
+                    del forms[form.id]
+                    form.id, form.named = a["id"], True
+                    forms[form.id] = form
+                if tag in ("input", "textarea", "select", "button") and current[0] and a.get("name"):
                     form = current[0]
                     form.names.add(a["name"])
                     kind = (a.get("type") or "text").lower()

@@ -219,7 +219,7 @@ def test_hostile_input_in_every_field_gets_a_clear_answer_and_never_a_crash(site
             send(client, form_id, action, fields)
     # Setup's forms, for a user without an authenticator.
     client, page = logged_in(site, fresh)
-    page = client.submit(page, "begin-setup")
+    page = client.submit(page, "setup-form")
     page = client.get("/setup/code")
     for form_id, action, fields in fields_of(page):
         send(client, form_id, action, fields)
