@@ -713,6 +713,7 @@ class Client:
 
     def login(self, account, password, code=None):
         page = self.submit(self.get("/"), "login", account=account, password=password)
-        if code is not None:
+        # No code page when the login ended at the password step (throttled, or an error).
+        if code is not None and "code-form" in page.forms():
             page = self.submit(page, "code-form", code=code)
         return page

@@ -14,10 +14,13 @@ from urllib.parse import quote
 import pytest
 
 from e2e_support import port
+from portal import selenium
 from portal_support import TEXT, start_site
 from testbed import oathtool, openconnect, wait_for_step
 
 KEY = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+selenium()  # puts .build-python on sys.path
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
 HOSTILE = [
@@ -113,8 +116,12 @@ def test_a_cross_site_form_post_from_a_page_on_another_origin_is_refused(site):
                 browser.answer_remember(yes=False)
             assert browser.text("status") == "On"
             for path in ("logout", "delete", "login/remember"):
+                # The attacker's page submits its form to the portal by itself: the browser ends on
+                # the portal's refusal.
                 browser.driver.get(f"http://127.0.0.1:{server.server_address[1]}/{path}")
-                browser.wait_for_new_page(browser.driver.find_element("tag name", "html"))
+                WebDriverWait(browser.driver, 20).until(lambda driver: driver.current_url.startswith(site.url))
+                WebDriverWait(browser.driver, 20).until(lambda driver: browser.has("error"))
+                assert TEXT["en"]["cross-site"] in browser.text("error"), browser.page_text()
                 # Whatever the refusal looks like, the session is untouched: still logged in, still enrolled.
                 browser.open("/")
                 assert browser.text("status") == "On", (path, browser.page_text())
@@ -127,7 +134,7 @@ def test_a_cross_site_form_post_from_a_page_on_another_origin_is_refused(site):
 def test_a_forged_post_with_a_foreign_origin_or_without_the_token_is_refused(site):
     user = site.user("pamtotp-xf")
     recovery = site.enroll(user, KEY)["recovery_codes"]
-    client, page = logged_in(site, dashboard_user, code=recovery[0])
+    client, page = logged_in(site, user, code=recovery[0])
     delete = page.forms()["delete"]
     # Another origin (with a valid token and cookie, as a stolen page would have).
     for origin, fetch_site in (("https://evil.example", "cross-site"), ("null", "cross-site"),
