@@ -25,6 +25,7 @@ TEXT = {
         "throttled": "Try again in",
         "failed": "The account, password or code is incorrect.",
         "cross-site": "sent from another site",
+        "csrf": "The form has expired.",
         "domain": "without the domain",
         "network": "Setup is not allowed from the network",
         "login": "Log in",
