@@ -19,8 +19,8 @@ KEY = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 
 @pytest.fixture(scope="module")
 def site():
-    world = start_site("pamtotp-portal-", ("PAMTOTP_PORTAL_PORT", 24480), ("PAMTOTP_PORTAL_HTTP_PORT", 24481),
-                       ("PAMTOTP_PORTAL_OCSERV_PORT", 24482), "pamtotp-web-t", setup_networks="127.0.0.0/8",
+    world = start_site("pamtotp-portal-", ("PAMTOTP_PORTAL_PORT", 24500), ("PAMTOTP_PORTAL_HTTP_PORT", 24501),
+                       ("PAMTOTP_PORTAL_OCSERV_PORT", 24502), "pamtotp-web-t", setup_networks="127.0.0.0/8",
                        domains=DOMAIN, contact=CONTACT, contact_ja=CONTACT_JA)
     yield world
     world.bed.close()

@@ -37,8 +37,8 @@ HOSTILE = [
 
 @pytest.fixture(scope="module")
 def site():
-    world = start_site("pamtotp-portal-attack-", ("PAMTOTP_PORTAL_ATTACK_PORT", 24484),
-                       ("PAMTOTP_PORTAL_ATTACK_HTTP_PORT", 24485), ("PAMTOTP_PORTAL_ATTACK_OCSERV_PORT", 24486),
+    world = start_site("pamtotp-portal-attack-", ("PAMTOTP_PORTAL_ATTACK_PORT", 24504),
+                       ("PAMTOTP_PORTAL_ATTACK_HTTP_PORT", 24505), ("PAMTOTP_PORTAL_ATTACK_OCSERV_PORT", 24506),
                        "pamtotp-web-a", setup_networks="127.0.0.0/8", session_idle="30")
     # A session that stays idle while the other tests run; the last test finds it expired
     # (session_idle is at least 30 seconds).
@@ -106,7 +106,8 @@ def test_a_cross_site_form_post_from_a_page_on_another_origin_is_refused(site):
     user = site.user("pamtotp-xs")
     recovery = site.enroll(user, KEY)["recovery_codes"]
     Attacker.target = site.url
-    server = socketserver.TCPServer(("127.0.0.1", port("PAMTOTP_PORTAL_ATTACKER_PORT", 24487)), Attacker)
+    socketserver.TCPServer.allow_reuse_address = True  # its own connections of a run just before may linger
+    server = socketserver.TCPServer(("127.0.0.1", port("PAMTOTP_PORTAL_ATTACKER_PORT", 24507)), Attacker)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with site.browser("en") as browser:

@@ -20,8 +20,8 @@ from e2e_support import port
 import portal
 import testbed
 
-PORT = ("PAMTOTP_PORTAL_SITE_PORT", 24490)
-HTTP_PORT = ("PAMTOTP_PORTAL_SITE_HTTP_PORT", 24491)
+PORT = ("PAMTOTP_PORTAL_SITE_PORT", 24510)
+HTTP_PORT = ("PAMTOTP_PORTAL_SITE_HTTP_PORT", 24511)
 
 
 class Echo(http.server.BaseHTTPRequestHandler):
