@@ -50,6 +50,7 @@ public enum Catalog {
 
         // Remember this device
         ("remember_title", "Skip the code on this device?"),
+        ("remember_question", "Skip the code on this device for {days} days?"),
         ("remember_hint", "Choose No if this device is not your own (a shared or public computer)."),
         ("remember_yes", "Yes, skip the code on this device"),
         ("remember_no", "No, always ask for the code"),
@@ -60,7 +61,7 @@ public enum Catalog {
 
         // Dashboard
         ("dashboard_title", "Two-factor authentication"),
-        ("status_label", "Two-factor authentication"),
+        ("status_label", "Two-factor authentication:"),
         ("status_on", "On"),
         ("status_off", "Off"),
         (
@@ -93,8 +94,9 @@ public enum Catalog {
         ("devices_intro", "On these devices the code is skipped until the date shown."),
         ("devices_none", "No device is remembered."),
         ("device_this", "this device"),
-        ("device_since", "Remembered on"),
-        ("device_until", "Until"),
+        ("device_key", "SSH key {fingerprint}"),
+        ("device_since", "Remembered on:"),
+        ("device_until", "until:"),
         ("forget_button", "Forget"),
 
         // Lost phone
@@ -143,7 +145,7 @@ public enum Catalog {
         ("err_session_expired", "Your session has ended. Please log in again."),
         ("err_account_empty", "Enter your account."),
         ("err_account_too_long", "The account is too long."),
-        ("err_account_domain", "Enter your account without @ and the domain: for example taro, not taro@example.ac.jp."),
+        ("err_account_domain", "Enter your account without the domain: leave out @ and everything after it."),
         ("err_account_characters", "The account contains characters that are not allowed."),
         ("err_password_empty", "Enter your password."),
         ("err_password_too_long", "The password is too long."),
@@ -231,6 +233,7 @@ public enum Catalog {
 
         // Remember this device
         ("remember_title", "この端末で確認コードを省略しますか？"),
+        ("remember_question", "この端末では{days}日間、確認コードの入力を省略しますか？"),
         ("remember_hint", "ご自身の端末でない場合（共用のパソコンや公共の端末など）は「いいえ」を選んでください。"),
         ("remember_yes", "はい、この端末では確認コードを省略する"),
         ("remember_no", "いいえ、毎回確認コードを入力する"),
@@ -241,7 +244,7 @@ public enum Catalog {
 
         // Dashboard
         ("dashboard_title", "二段階認証"),
-        ("status_label", "二段階認証"),
+        ("status_label", "二段階認証："),
         ("status_on", "有効"),
         ("status_off", "無効"),
         ("status_off_hint", "スマートフォンに認証アプリ（Google Authenticator、Microsoft Authenticator など）を設定すると有効になります。"),
@@ -271,8 +274,9 @@ public enum Catalog {
         ("devices_intro", "以下の端末では、表示された日時まで確認コードの入力を省略します。"),
         ("devices_none", "記憶している端末はありません。"),
         ("device_this", "この端末"),
-        ("device_since", "記憶した日時"),
-        ("device_until", "有効期限"),
+        ("device_key", "SSH鍵 {fingerprint}"),
+        ("device_since", "記憶した日時："),
+        ("device_until", "有効期限："),
         ("forget_button", "記憶を解除"),
 
         // Lost phone
@@ -318,7 +322,7 @@ public enum Catalog {
         ("err_session_expired", "セッションの有効期限が切れました。もう一度ログインしてください。"),
         ("err_account_empty", "アカウントを入力してください。"),
         ("err_account_too_long", "アカウントが長すぎます。"),
-        ("err_account_domain", "アカウントは@以降のドメインを付けずに入力してください（例：taro@example.ac.jp ではなく taro）。"),
+        ("err_account_domain", "アカウントは、@とそれ以降のドメインを付けずに入力してください。"),
         ("err_account_characters", "アカウントに使用できない文字が含まれています。"),
         ("err_password_empty", "パスワードを入力してください。"),
         ("err_password_too_long", "パスワードが長すぎます。"),
@@ -460,6 +464,8 @@ public enum MessageKey: String, CaseIterable, Sendable {
     case noticeReauthDone = "notice_reauth_done"
     case noticeSignedInAs = "notice_signed_in_as"
     case contactDefault = "contact_default"
+    case rememberQuestion = "remember_question"
+    case deviceKey = "device_key"
     case recoveryFileTitle = "recovery_file_title"
     case recoveryFileNote = "recovery_file_note"
     case recoveryFileDate = "recovery_file_date"

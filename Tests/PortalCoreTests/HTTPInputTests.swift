@@ -30,7 +30,13 @@ final class HTTPInputTests: XCTestCase {
         XCTAssertFalse(HTTPInput.isSameOrigin(origin: "https://evil.example", secFetchSite: nil, host: "portal.example"))
         XCTAssertFalse(HTTPInput.isSameOrigin(origin: "https://portal.example", secFetchSite: "cross-site", host: "portal.example"))
         XCTAssertFalse(HTTPInput.isSameOrigin(origin: nil, secFetchSite: "same-site", host: "portal.example"))
-        XCTAssertFalse(HTTPInput.isSameOrigin(origin: "null", secFetchSite: nil, host: "portal.example"))
+        XCTAssertTrue(
+            HTTPInput.isSameOrigin(origin: "null", secFetchSite: "same-origin", host: "portal.example"),
+            "Chrome's same-origin form under Referrer-Policy: no-referrer")
+        XCTAssertFalse(HTTPInput.isSameOrigin(origin: "null", secFetchSite: "cross-site", host: "portal.example"))
+        XCTAssertFalse(
+            HTTPInput.isSameOrigin(origin: "https://portal.example", secFetchSite: "same-site", host: "portal.example"),
+            "Sec-Fetch-Site decides")
         XCTAssertFalse(HTTPInput.isSameOrigin(origin: "https://portal.example", secFetchSite: nil, host: nil))
         XCTAssertFalse(HTTPInput.isSameOrigin(origin: "https://portal.example.evil", secFetchSite: nil, host: "portal.example"))
         XCTAssertFalse(HTTPInput.isSameOrigin(origin: "https://portal.example:444", secFetchSite: nil, host: "portal.example"))
