@@ -101,13 +101,13 @@ public struct WebConfig: Equatable, Sendable {
             case "contact_ja":
                 config.contactJa = value.isEmpty ? nil : value
             case "session_idle":
-                guard let seconds = parseNumber(value), (60...86400).contains(seconds) else {
-                    throw bad("expected a number of seconds from 60 to 86400")
+                guard let seconds = parseNumber(value), (10...86400).contains(seconds) else {
+                    throw bad("expected a number of seconds from 10 to 86400")
                 }
                 config.sessionIdle = seconds
             case "fresh_login":
-                guard let seconds = parseNumber(value), (30...86400).contains(seconds) else {
-                    throw bad("expected a number of seconds from 30 to 86400")
+                guard let seconds = parseNumber(value), (1...86400).contains(seconds) else {
+                    throw bad("expected a number of seconds from 1 to 86400")
                 }
                 config.freshLogin = seconds
             default:

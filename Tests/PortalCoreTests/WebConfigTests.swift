@@ -84,7 +84,8 @@ final class WebConfigTests: XCTestCase {
         let bad = [
             "listen = 0.0.0.0:80", "socket_group = -x", "socket_group = a b", "helper = relative", "web_user = ", "pam_service = ../x",
             "setup_networks = 10.0.0.0/8;rm", "remember_days = 0", "remember_days = 366", "remember_days = 1d", "domains = localhost",
-            "domains = a..b", "domains = -a.b", "session_idle = 10", "session_idle = 9999999999", "fresh_login = -5", "fresh_login = ",
+            "domains = a..b", "domains = -a.b", "session_idle = 9", "fresh_login = 0", "session_idle = 9999999999", "fresh_login = -5",
+            "fresh_login = ",
         ]
         for line in bad {
             XCTAssertThrowsError(try WebConfig.parse(line), line) { error in
