@@ -49,7 +49,7 @@ public enum Catalog {
         ("code_button", "Continue"),
 
         // Remember this device
-        ("remember_title", "Skip the code on this device?"),
+        ("remember_title", "Remember this device"),
         ("remember_question", "Skip the code on this device for {days} days?"),
         ("remember_hint", "Choose No if this device is not your own (a shared or public computer)."),
         ("remember_yes", "Yes, skip the code on this device"),
@@ -232,7 +232,7 @@ public enum Catalog {
         ("code_button", "次へ"),
 
         // Remember this device
-        ("remember_title", "この端末で確認コードを省略しますか？"),
+        ("remember_title", "この端末の記憶"),
         ("remember_question", "この端末では{days}日間、確認コードの入力を省略しますか？"),
         ("remember_hint", "ご自身の端末でない場合（共用のパソコンや公共の端末など）は「いいえ」を選んでください。"),
         ("remember_yes", "はい、この端末では確認コードを省略する"),
