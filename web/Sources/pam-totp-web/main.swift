@@ -88,6 +88,7 @@ if let listen = options.listen {
 }
 
 let templatesDirectory = options.templates ?? defaultDirectory("templates")
+guard System.isDirectory(templatesDirectory) else { fail("\(templatesDirectory): not a directory (--templates)") }
 let library: MustacheLibrary
 do {
     library = try await MustacheLibrary(directory: templatesDirectory)
@@ -100,6 +101,7 @@ where library.getTemplate(named: name) == nil {
 }
 
 let staticDirectory = options.staticDirectory ?? defaultDirectory("static")
+guard System.isDirectory(staticDirectory) else { fail("\(staticDirectory): not a directory (--static)") }
 var staticFiles: [String: (type: String, body: [UInt8])] = [:]
 for (name, type) in [("style.css", "text/css; charset=utf-8"), ("copy.js", "text/javascript; charset=utf-8")] {
     guard let body = System.readFile(staticDirectory + "/" + name) else { fail("\(staticDirectory)/\(name): cannot read it") }
@@ -129,7 +131,10 @@ let application = Application(
     responder: CallbackResponder<BasicRequestContext> { request, _ in await portal.respond(to: request) },
     configuration: ApplicationConfiguration(address: address, serverName: nil),
     onServerRunning: { _ in
-        if case .unix(let path) = listen, let problem = System.secureSocket(path, group: socketGroup) { fail(problem) }
+        if case .unix(let path) = listen, let problem = System.secureSocket(path, group: socketGroup) {
+            unlink(path)
+            fail(problem)
+        }
         System.writeError("pam-totp-web: listening on \(listen), helper \(helperPath)")
     },
     logger: logger
