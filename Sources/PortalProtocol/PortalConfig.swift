@@ -44,7 +44,7 @@ public struct PortalConfig: Equatable, Sendable {
 
     public static let defaultPath = "/etc/pam-totp-web.conf"
     public static let rememberDaysRange = 1...365
-    public static let sessionIdleRange = 30...86_400
+    public static let sessionIdleRange = 5...86_400
     public static let freshLoginRange = 1...86_400
 
     /// Why a configuration file is refused.

@@ -71,7 +71,7 @@ final class PortalConfigTests: XCTestCase {
         XCTAssertEqual(problem(" = 3"), .notKeyValue(line: 1))
         XCTAssertEqual(problem("unknown key = 1")?.description, "line 1: unknown key 'unknown key'")
         for bad in [
-            "remember_days = 0", "remember_days = 366", "remember_days = 30d", "session_idle = 10", "fresh_login = -1",
+            "remember_days = 0", "remember_days = 366", "session_idle = 4", "remember_days = 30d", "fresh_login = -1",
             "fresh_login = 99999999999999999999", "fresh_login =", "helper = relative.sock", "helper = /a b",
             "web_user = -rf", "web_user = a/b", "pam_service = ../x", "socket_group = ", "listen =",
         ] {
