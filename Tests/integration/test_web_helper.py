@@ -515,6 +515,37 @@ def test_with_the_postgresql_store(world):
         postgres.destroy()
 
 
+def test_a_bad_configuration_refuses_to_start(world):
+    path = os.path.join(world.bed.root, "bad.conf")
+    sock = os.path.join(world.bed.root, "bad.sock")
+
+    def start(text, mode=0o644, *extra):
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return subprocess.run([testbed.SETUP, "web-helper", "--web-config", path, "--listen", sock, "--config", world.bed.config,
+                               "--state", world.bed.data, *extra], capture_output=True, text=True, timeout=30)
+
+    web = f"web_user = {world.web_user.name}\n"
+    proc = start(web + "# typo\nsetup_network = any\n")
+    assert proc.returncode == 1 and "line 3: unknown key 'setup_network'" in proc.stderr
+    proc = start(web + "setup_networks = 10.1.2.3/8\n")
+    assert proc.returncode == 1 and "line 2: setup_networks: '10.1.2.3/8' is not a network" in proc.stderr
+    proc = start(web + "remember_days = 400\n")
+    assert proc.returncode == 1 and "line 2: remember_days" in proc.stderr
+    proc = start(web, 0o664)
+    assert proc.returncode == 1 and "group or others write" in proc.stderr
+    proc = start("web_user = ptwhnosuchuser\n")
+    assert proc.returncode == 1 and "no such user" in proc.stderr
+    with open(sock, "w") as f:
+        f.write("not a socket")
+    proc = start(web)
+    assert proc.returncode == 1 and "is not a socket" in proc.stderr and open(sock).read() == "not a socket"
+    proc = start(web, 0o644, "--user", "root")
+    assert proc.returncode != 0 and "--user" in proc.stderr
+    assert not any(world.web_user.name in line and "listening" in line for line in proc.stderr.splitlines())
+
+
 def test_nothing_secret_is_logged(world):
     log = world.bed.log()
     for event in ("listening on", "logged in: user=", "login failed: user=", "enrolled: user=", "deleted the enrollment: user=",

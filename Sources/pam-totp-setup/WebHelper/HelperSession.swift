@@ -132,8 +132,10 @@ final class HelperSession {
             return nil
         case .success(let name, let typedCode):
             let bound: Target
+            let enrolled: Bool
             do {
                 bound = try bind(name)
+                enrolled = try bound.place.read() != nil
             } catch {
                 log("login of user=\(user) rhost=\(rhost) succeeded but the user's enrollment cannot be read: \(error)")
                 channel.send(PortalMessage("DONE", [("result", "fail"), ("reason", "unavailable")]))
@@ -141,7 +143,6 @@ final class HelperSession {
             }
             target = bound
             loggedInAt = Self.monotonicNow()
-            let enrolled = try bound.place.read() != nil
             log("logged in: user=\(bound.name) rhost=\(rhost) enrolled=\(enrolled ? "yes" : "no") code=\(typedCode ? "yes" : "no")")
             return PortalMessage(
                 "DONE", [("result", "ok"), ("enrolled", enrolled ? "yes" : "no"), ("code", typedCode ? "yes" : "no")])
@@ -164,9 +165,10 @@ final class HelperSession {
             let state = try target.withState { try $0.read() }
             fields += [
                 ("enrolled", "yes"), ("type", enrollment.type.rawValue), ("algorithm", p.algorithm.rawValue),
-                ("digits", String(p.digits)), ("period", String(p.period)), ("created", String(enrollment.created ?? 0)),
+                ("digits", String(p.digits)), ("period", String(p.period)),
                 ("recovery-left", String(enrollment.recovery.map(state.recoveryCodesLeft(of:)) ?? 0)),
             ]
+            if let created = enrollment.created { fields.append(("created", String(created))) }
             fields.append(("setup-allowed", settings.setupAllowed(from: rhost) ? "yes" : "no"))
             let devices = try rememberedDevices(target, enrollment).map { "\($0.device)@\($0.created)@\($0.expires)" }
             fields.append(("devices", devices.joined(separator: ",")))
