@@ -15,7 +15,7 @@ struct WebHelper: ParsableCommand {
             one user's enrollment. docs/PORTAL.md describes the protocol.
             """)
 
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var site: SiteOptions
 
     @Option(name: .long, help: ArgumentHelp("The socket to listen on (default: the web configuration's helper=).", valueName: "path"))
     var listen: String?
@@ -37,7 +37,6 @@ struct WebHelper: ParsableCommand {
         guard webConfig.hasPrefix("/") else { throw ValidationError("--web-config must be an absolute path") }
         if let listen, !listen.hasPrefix("/") { throw ValidationError("--listen must be an absolute path") }
         if let pamDir, !pamDir.hasPrefix("/") { throw ValidationError("--pam-dir must be an absolute path") }
-        if common.user != nil { throw ValidationError("web-helper acts on the users who log in through the portal; --user is not for it") }
     }
 
     func run() throws {
@@ -52,7 +51,7 @@ struct WebHelper: ParsableCommand {
             networks.append(cidr)
         }
         // The tool's own configuration must be usable before anyone logs in.
-        _ = try common.siteOptions()
+        _ = try site.siteOptions()
         let webAccount: Account
         do {
             guard let found = try Account.lookup(portal.webUser) else { throw SetupError("web_user \(portal.webUser): no such user") }
@@ -60,7 +59,7 @@ struct WebHelper: ParsableCommand {
         } catch let error as Errno {
             throw SetupError("user database: \(error)")
         }
-        let settings = HelperSettings(portal: portal, setupNetworks: networks, common: common, pamDirectory: pamDir)
+        let settings = HelperSettings(portal: portal, setupNetworks: networks, site: site, pamDirectory: pamDir)
         let listener = HelperListener(path: listen ?? portal.helper, webUID: webAccount.uid, settings: settings)
         let socket = try listener.open()
         listener.run(socket)

@@ -8,8 +8,8 @@ struct HelperSettings {
     let portal: PortalConfig
     /// `setup_networks`, parsed; empty with `setupFromAnywhere` false means from nowhere.
     let setupNetworks: [CIDR]
-    /// The tool's common options (`--config`, `--state`, `--secret`, `--store`), for the bound user.
-    let common: CommonOptions
+    /// The tool's `--config`, `--state`, `--secret` and `--store`, for the user a session is bound to.
+    let site: SiteOptions
     /// `--pam-dir`: the PAM configuration directory instead of /etc/pam.d (tests, `make portal-demo`).
     let pamDirectory: String?
 
@@ -151,9 +151,7 @@ final class HelperSession {
 
     /// The user this connection now acts on, as the tool's other commands find them.
     private func bind(_ name: String) throws -> Target {
-        var common = settings.common
-        common.user = name
-        return try common.resolve()
+        try settings.site.resolve(user: name)
     }
 
     // MARK: - Requests
