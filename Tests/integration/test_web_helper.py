@@ -554,5 +554,8 @@ def test_nothing_secret_is_logged(world):
     for secret in world.sensitive:
         assert secret not in log, f"{secret[:3]}… is in the log"
     assert "otpauth://" not in log
+    # No session crashed on anything the tests sent (a trap would only look like a closed connection).
+    assert "was ended by signal" not in log and "exited with status" not in log
+    assert world.helper.proc.poll() is None
     if os.environ.get("WEB_HELPER_SHOW_LOG"):
         print(log)

@@ -114,12 +114,21 @@ struct HelperListener {
         _exit(0)
     }
 
-    /// Collects the children that ended.
+    /// Collects the children that ended, and logs those that did not end normally (a crash would
+    /// otherwise look like a session that just closed).
     private func reap(_ children: inout Set<pid_t>) {
         while true {
-            let pid = waitpid(-1, nil, WNOHANG)
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
             guard pid > 0 else { return }
             children.remove(pid)
+            // WIFSIGNALED and WTERMSIG, which are macros.
+            let signal = status & 0x7f
+            if signal != 0 && signal != 0x7f {
+                helperLog("session \(pid) was ended by signal \(signal)")
+            } else if status != 0 {
+                helperLog("session \(pid) exited with status \((status >> 8) & 0xff)")
+            }
         }
     }
 
