@@ -318,13 +318,14 @@ def test_new_recovery_codes_and_delete(world):
     conn = world.helper.connect()
     assert conn.login(user.name, code=world.code(-1))["result"] == "ok"
     assert conn.request("RECOVERY-NEW", code=user.recovery[0]) == ("ERR", {"reason": "mismatch"}), "a recovery code is no current code"
-    verb, renewed = conn.request("RECOVERY-NEW", code=world.code(0))
+    used = world.code(0)
+    verb, renewed = conn.request("RECOVERY-NEW", code=used)
     assert verb == "OK"
     fresh = renewed["recovery"].split(",")
     world.sensitive.update(fresh)
     assert len(fresh) == 10 and not set(fresh) & set(user.recovery)
     assert conn.request("DELETE", code=user.recovery[1]) == ("ERR", {"reason": "mismatch"}), "the old codes are gone"
-    assert conn.request("DELETE", code=world.code(0)) == ("ERR", {"reason": "mismatch"}), "a used code is not accepted again"
+    assert conn.request("DELETE", code=used) == ("ERR", {"reason": "mismatch"}), "a used code is not accepted again"
     assert conn.request("DELETE", code=fresh[0]) == ("OK", {})
     assert conn.request("STATUS")[1]["enrolled"] == "no"
     assert conn.request("DELETE", code=fresh[1]) == ("ERR", {"reason": "not-enrolled"})
