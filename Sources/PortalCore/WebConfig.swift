@@ -1,8 +1,10 @@
-/// `/etc/pam-totp-web.conf`, read by both of the portal's processes (docs/PORTAL.md, "Configuration").
+import PortalProtocol
+
+/// What pam-totp-web takes from `/etc/pam-totp-web.conf` (docs/PORTAL.md, "Configuration").
 ///
-/// `key = value` lines; a line whose first non-blank character is `#` is a comment, and blank lines
-/// are ignored. A `#` after a value is part of the value (a contact text may hold one). Unknown and
-/// repeated keys are errors that name the line: a typo must not silently weaken anything.
+/// Both processes parse the file with PortalProtocol's `PortalConfig` (unknown or repeated keys and
+/// values out of range are errors naming the line); this adds what only the web process checks:
+/// `listen` must be a Unix socket or a loopback address, and `domains` must be domain names.
 public struct WebConfig: Equatable, Sendable {
     /// Where pam-totp-web serves HTTP to nginx.
     public enum Listen: Equatable, Sendable, CustomStringConvertible {
@@ -19,102 +21,51 @@ public struct WebConfig: Equatable, Sendable {
         }
     }
 
-    public var listen: Listen = .unix("/run/pam-totp-web/http.sock")
-    public var socketGroup = "www-data"
-    public var helper = "/run/pam-totp-web-helper/helper.sock"
-    public var webUser = "pam-totp-web"
-    public var pamService = "pam-totp-web"
-    /// The CIDR list as written (blank or comma separated); the helper decides with it.
-    public var setupNetworks: [String] = []
-    public var rememberDays = 30
+    /// The file as both processes read it.
+    public var portal: PortalConfig
+    public var listen: Listen
     /// Lower-cased.
-    public var domains: [String] = []
-    public var contact: String?
-    public var contactJa: String?
-    public var sessionIdle = 600
-    public var freshLogin = 300
+    public var domains: [String]
 
-    public init() {}
+    public var socketGroup: String { portal.socketGroup }
+    public var helper: String { portal.helper }
+    public var rememberDays: Int { portal.rememberDays }
+    public var contact: String? { portal.contact.flatMap { $0.isEmpty ? nil : $0 } }
+    public var contactJa: String? { portal.contactJa.flatMap { $0.isEmpty ? nil : $0 } }
+    public var sessionIdle: Int { portal.sessionIdle }
+    public var freshLogin: Int { portal.freshLogin }
 
-    /// Every key of docs/PORTAL.md; both processes accept them all, each uses its own.
-    public static let keys = [
-        "listen", "socket_group", "helper", "web_user", "pam_service", "setup_networks", "remember_days", "domains", "contact",
-        "contact_ja", "session_idle", "fresh_login",
-    ]
+    /// The defaults (no configuration file).
+    public init() {
+        portal = PortalConfig()
+        listen = .unix("/run/pam-totp-web/http.sock")
+        domains = []
+    }
 
-    /// The longest line accepted (a contact text fits comfortably).
-    public static let maxLineLength = 4096
-
-    /// Parses the file's text.
-    public static func parse(_ text: String) throws(WebConfigError) -> WebConfig {
-        var config = WebConfig()
-        var seen: Set<String> = []
-        var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let line = trimmed(rawLine)
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard rawLine.utf8.count <= maxLineLength else { throw WebConfigError(line: lineNumber, problem: .tooLong) }
-            guard !rawLine.unicodeScalars.contains(where: { isControl($0) && $0 != "\t" && $0 != "\r" }) else {
-                throw WebConfigError(line: lineNumber, problem: .controlCharacter)
-            }
-            guard let equals = line.firstIndex(of: "=") else { throw WebConfigError(line: lineNumber, problem: .notKeyValue) }
-            let key = String(trimmed(line[line.startIndex..<equals]))
-            let value = String(trimmed(line[line.index(after: equals)...]))
-            guard keys.contains(key) else { throw WebConfigError(line: lineNumber, problem: .unknownKey(key)) }
-            guard !seen.contains(key) else { throw WebConfigError(line: lineNumber, problem: .repeatedKey(key)) }
-            seen.insert(key)
-            func bad(_ why: String) -> WebConfigError { WebConfigError(line: lineNumber, problem: .badValue(key: key, why: why)) }
-            switch key {
-            case "listen":
-                guard let listen = parseListen(value) else {
-                    throw bad("expected unix:/absolute/path, 127.0.0.1:PORT or [::1]:PORT (loopback only)")
-                }
-                config.listen = listen
-            case "socket_group":
-                guard isSafeName(value) else { throw bad("expected a group name") }
-                config.socketGroup = value
-            case "helper":
-                guard isSocketPath(value) else { throw bad("expected an absolute path of at most 107 bytes") }
-                config.helper = value
-            case "web_user":
-                guard isSafeName(value) else { throw bad("expected a user name") }
-                config.webUser = value
-            case "pam_service":
-                guard isSafeName(value) else { throw bad("expected a PAM service name") }
-                config.pamService = value
-            case "setup_networks":
-                let words = value.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map(String.init)
-                guard words.allSatisfy({ $0.utf8.allSatisfy(isNetworkByte) }) else {
-                    throw bad("expected CIDR networks separated by blanks or commas, or any")
-                }
-                config.setupNetworks = words
-            case "remember_days":
-                guard let days = parseNumber(value), (1...365).contains(days) else { throw bad("expected a number of days from 1 to 365") }
-                config.rememberDays = days
-            case "domains":
-                let words = value.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map { asciiLowercased(String($0)) }
-                guard words.allSatisfy(isDomain) else { throw bad("expected domain names separated by blanks or commas") }
-                config.domains = words
-            case "contact":
-                config.contact = value.isEmpty ? nil : value
-            case "contact_ja":
-                config.contactJa = value.isEmpty ? nil : value
-            case "session_idle":
-                guard let seconds = parseNumber(value), (10...86400).contains(seconds) else {
-                    throw bad("expected a number of seconds from 10 to 86400")
-                }
-                config.sessionIdle = seconds
-            case "fresh_login":
-                guard let seconds = parseNumber(value), (1...86400).contains(seconds) else {
-                    throw bad("expected a number of seconds from 1 to 86400")
-                }
-                config.freshLogin = seconds
-            default:
-                throw WebConfigError(line: lineNumber, problem: .unknownKey(key))
-            }
+    /// Checks what only the web process uses.
+    public init(_ portal: PortalConfig) throws(WebConfigError) {
+        guard let listen = Self.parseListen(portal.listen) else {
+            throw WebConfigError(
+                "listen: \(quoted(portal.listen)) is not unix:/absolute/path, 127.0.0.1:PORT or [::1]:PORT (loopback only)")
         }
-        return config
+        let domains = portal.domains.map(asciiLowercased)
+        for domain in domains where !Self.isDomain(domain) {
+            throw WebConfigError("domains: \(quoted(domain)) is not a domain name")
+        }
+        self.portal = portal
+        self.listen = listen
+        self.domains = domains
+    }
+
+    /// Parses the file's bytes.
+    public static func parse(_ bytes: [UInt8]) throws(WebConfigError) -> WebConfig {
+        let portal: PortalConfig
+        do {
+            portal = try PortalConfig.parse(bytes)
+        } catch {
+            throw WebConfigError(error.description)
+        }
+        return try WebConfig(portal)
     }
 
     /// `unix:/path`, `127.x.y.z:PORT` or `[::1]:PORT`.
@@ -143,18 +94,6 @@ public struct WebConfig: Equatable, Sendable {
         path.hasPrefix("/") && path.utf8.count <= 107 && !path.unicodeScalars.contains { isControl($0) || $0 == " " }
     }
 
-    /// A user, group or service name: letters, digits, `._-`, not starting with `-` or `.`.
-    static func isSafeName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, first != UInt8(ascii: "-"), first != UInt8(ascii: "."), name.utf8.count <= 64 else {
-            return false
-        }
-        return name.utf8.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
-    }
-
-    static func isNetworkByte(_ byte: UInt8) -> Bool {
-        isAlphanumeric(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "/")
-    }
-
     /// Labels of letters, digits and `-`, separated by dots; at least two labels.
     static func isDomain(_ domain: String) -> Bool {
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
@@ -166,34 +105,12 @@ public struct WebConfig: Equatable, Sendable {
     }
 }
 
-/// Why `/etc/pam-totp-web.conf` was refused, and on which line.
+/// Why `/etc/pam-totp-web.conf` was refused (PortalConfig's reasons name the line).
 public struct WebConfigError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Problem: Equatable, Sendable {
-        case notKeyValue
-        case unknownKey(String)
-        case repeatedKey(String)
-        case badValue(key: String, why: String)
-        case tooLong
-        case controlCharacter
-    }
+    public var description: String
 
-    public var line: Int
-    public var problem: Problem
-
-    public init(line: Int, problem: Problem) {
-        self.line = line
-        self.problem = problem
-    }
-
-    public var description: String {
-        switch problem {
-        case .notKeyValue: return "line \(line): expected key = value"
-        case .unknownKey(let key): return "line \(line): unknown key \(quoted(key))"
-        case .repeatedKey(let key): return "line \(line): \(key) is set twice"
-        case .badValue(let key, let why): return "line \(line): \(key): \(why)"
-        case .tooLong: return "line \(line): longer than \(WebConfig.maxLineLength) bytes"
-        case .controlCharacter: return "line \(line): contains a control character"
-        }
+    public init(_ description: String) {
+        self.description = description
     }
 }
 

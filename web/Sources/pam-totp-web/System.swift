@@ -125,6 +125,12 @@ enum System {
         return String(path[path.startIndex..<slash])
     }
 
+    /// Whether anything is at `path` (a dangling symbolic link counts: reading it then fails).
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 || errno != ENOENT
+    }
+
     static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR

@@ -11,7 +11,7 @@ let usage = """
     usage: pam-totp-web [--config FILE] [--templates DIR] [--static DIR] [--listen ADDRESS]
 
       --config FILE     the portal's configuration (default /etc/pam-totp-web.conf); it must be owned
-                        by root and not writable by group or others
+                        by root and not writable by group or others; without it, the defaults
       --templates DIR   the page templates (default: share/pam-totp-web/templates beside the program's
                         directory, else /usr/local/share/pam-totp-web/templates)
       --static DIR      style.css and copy.js (default: share/pam-totp-web/static, found the same way)
@@ -70,15 +70,18 @@ guard !System.isRoot else {
         "refusing to run as root: run pam-totp-web as its own unprivileged user (pam-totp-web); the root part is pam-totp-setup web-helper")
 }
 
-if let reason = System.untrustedReason(options.config) { fail("\(options.config): \(reason)") }
-guard let configBytes = System.readFile(options.config), let configText = String(validating: configBytes, as: UTF8.self) else {
-    fail("\(options.config): cannot read it as UTF-8 text")
-}
-var config: WebConfig
-do {
-    config = try WebConfig.parse(configText)
-} catch {
-    fail("\(options.config): \(error)")
+// Read with PortalProtocol's PortalConfig, as the helper reads it; a missing file means all defaults.
+var config = WebConfig()
+if System.exists(options.config) {
+    if let reason = System.untrustedReason(options.config) { fail("\(options.config): \(reason)") }
+    guard let bytes = System.readFile(options.config) else { fail("\(options.config): cannot read it") }
+    do {
+        config = try WebConfig.parse(bytes)
+    } catch {
+        fail("\(options.config): \(error)")
+    }
+} else {
+    System.writeError("pam-totp-web: \(options.config) does not exist: using the defaults")
 }
 if let listen = options.listen {
     guard let parsed = WebConfig.parseListen(listen) else {
