@@ -23,6 +23,7 @@ extension Portal {
             session.errors.append(message)
             return Reply.redirect(back)
         }
+        if !isAgain { session.lastAccount = user }
         if isAgain && user != session.user {
             session.errors.append(Message(.errReauthAccount))
             return Reply.redirect(back)

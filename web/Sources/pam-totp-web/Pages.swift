@@ -55,7 +55,7 @@ extension Portal {
     func home(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
         if session.user != nil { return await dashboard(info, session, token) }
         if let login = session.login { return Reply.redirect(login.step == .code ? "/login/code" : "/login/remember") }
-        return render("login", info.language, session, ["account": "", "reauth": false])
+        return render("login", info.language, session, ["account": session.lastAccount, "reauth": false])
     }
 
     func dashboard(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {

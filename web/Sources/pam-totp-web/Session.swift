@@ -65,6 +65,8 @@ final class WebSession: @unchecked Sendable {
     var setupMismatch = false
     /// SETUP-VERIFY succeeded: REMEMBER may be asked once.
     var rememberOffered = false
+    /// The account of the last login tried, so that the login form after a failure is not empty.
+    var lastAccount = ""
     /// The recovery codes just shown, for the download; dropped when the user moves on.
     var heldCodes: [String]?
     var errors: [Message] = []
