@@ -44,7 +44,7 @@ final class CatalogTests: XCTestCase {
 
     func testFill() {
         XCTAssertEqual(Message(.noteThrottled, ["seconds": "30"]).text(in: .en), "Too many wrong codes from here. Try again in 30 seconds.")
-        XCTAssertEqual(Message(.noteThrottled, ["seconds": "30"]).text(in: .ja), "この場所からの確認コードの誤りが多すぎます。30秒後にもう一度お試しください。")
+        XCTAssertEqual(Message(.noteThrottled, ["seconds": "30"]).text(in: .ja), "この接続元からの確認コードの誤りが多すぎます。30秒後にもう一度お試しください。")
         XCTAssertEqual(Message.fill("{a}{b} {c} {", ["a": "{b}", "b": "x"]), "{b}x {c} {")
         XCTAssertEqual(Message.fill("}{a", ["a": "1"]), "}{a")
     }
