@@ -12,9 +12,10 @@ let usage = """
 
       --config FILE     the portal's configuration (default /etc/pam-totp-web.conf); it must be owned
                         by root and not writable by group or others; without it, the defaults
-      --templates DIR   the page templates (default: share/pam-totp-web/templates beside the program's
-                        directory, else /usr/local/share/pam-totp-web/templates)
-      --static DIR      style.css and copy.js (default: share/pam-totp-web/static, found the same way)
+      --templates DIR   the page templates (default: ../share/pam-totp-web/templates from the program's
+                        directory, else ../web/templates (the source tree's build/), else
+                        /usr/local/share/pam-totp-web/templates)
+      --static DIR      style.css and copy.js (default: .../static, found the same way)
       --listen ADDRESS  overrides the configuration's listen: unix:/PATH, 127.0.0.1:PORT or [::1]:PORT
 
     Runs as an unprivileged user (never root); nginx in front of it terminates TLS and sets X-Real-IP.
@@ -52,12 +53,13 @@ struct Options {
     }
 }
 
-/// `share/pam-totp-web/NAME` beside the program's directory ($(PREFIX)/bin or sbin), when it exists;
-/// else under /usr/local.
+/// `share/pam-totp-web/NAME` beside the program's directory ($(PREFIX)/bin or sbin) when it exists,
+/// else `web/NAME` beside it (build/pam-totp-web in the source tree), else under /usr/local.
 func defaultDirectory(_ name: String) -> String {
     if let directory = System.executableDirectory() {
-        let beside = directory + "/../share/pam-totp-web/" + name
-        if System.isDirectory(beside) { return beside }
+        for candidate in [directory + "/../share/pam-totp-web/" + name, directory + "/../web/" + name] where System.isDirectory(candidate) {
+            return candidate
+        }
     }
     return "/usr/local/share/pam-totp-web/" + name
 }
