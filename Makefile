@@ -67,6 +67,9 @@ build: build/pam_totp.so
 	$(SWIFT) build $(RELEASE_FLAGS) --product pam-totp-setup
 	cp $(RELEASE_SCRATCH)/release/pam-totp-setup build/pam-totp-setup
 	strip --strip-unneeded build/pam-totp-setup
+	@# SwiftPM keeps the root package's file list in the web build's plan and misses a file added to
+	@# PortalCore or PortalProtocol since; without the plan it plans again (seconds) and rebuilds only what changed.
+	rm -f $(WEB_SCRATCH)/*/release/description.json
 	$(SWIFT) build --package-path web --scratch-path $(WEB_SCRATCH) -c release --disable-local-rpath -Xswiftc -static-stdlib
 	cp $(WEB_SCRATCH)/release/pam-totp-web build/pam-totp-web
 	strip --strip-unneeded build/pam-totp-web

@@ -103,45 +103,39 @@ extension Portal {
                 let closed = error == .closed || error == .timeout
                 return loginFailed(session, token, connection, [Message(answered && closed ? .errSessionExpired : .errUnavailable)])
             }
-            switch message.verb {
-            case "NOTE":
-                let text = HelperText.note(message)
-                if message["kind"] == "recovery-accepted" { notices.append(text) } else { errors.append(text) }
-            case "PROMPT":
-                let step: LoginInProgress.Step
-                switch message["kind"] {
-                case "code":
-                    step = .code
-                case "remember":
-                    let days = message["days"].flatMap { Int($0) }.flatMap { (1...3650).contains($0) ? $0 : nil }
-                    step = .remember(days: days ?? config.rememberDays)
-                default:
-                    // Any other prompt gets an empty answer (docs/PORTAL.md).
-                    do {
-                        try await connection.send(PortalMessage("ANSWER", [("value", "")]))
-                    } catch {
-                        return loginFailed(session, token, connection, [Message(.errUnavailable)])
-                    }
-                    continue
+            switch LoginEvent.from(message, rememberDays: config.rememberDays) {
+            case .notice(let text): notices.append(text)
+            case .error(let text): errors.append(text)
+            case .answerEmpty:
+                // Any other prompt gets an empty answer (docs/PORTAL.md).
+                do {
+                    try await connection.send(PortalMessage("ANSWER", [("value", "")]))
+                } catch {
+                    return loginFailed(session, token, connection, [Message(.errUnavailable)])
                 }
-                session.login = LoginInProgress(connection: connection, user: user, step: step)
-                session.errors += errors
+            case .askCode:
+                return waitForAnswer(session, token, LoginInProgress(connection: connection, user: user, step: .code), errors, notices)
+            case .askRemember(let days):
+                let login = LoginInProgress(connection: connection, user: user, step: .remember(days: days))
+                return waitForAnswer(session, token, login, errors, notices)
+            case .succeeded:
                 session.notices += notices
-                if session.user == nil { _ = updateKind(session, token) }
-                return Reply.redirect(loginStepPath(session))
-            case "DONE":
-                if message["result"] == "ok" {
-                    session.notices += notices
-                    return await loginSucceeded(info, session, token, connection: connection, user: user)
-                }
-                return loginFailed(session, token, connection, [HelperText.loginFailure(message)] + errors + notices)
-            case "ERR":
-                return loginFailed(session, token, connection, [HelperText.error(message)])
-            default:
-                return loginFailed(session, token, connection, [Message(.errUnavailable)])
+                return await loginSucceeded(info, session, token, connection: connection, user: user)
+            case .failed(let text):
+                return loginFailed(session, token, connection, [text] + errors + notices)
             }
         }
         return loginFailed(session, token, connection, [Message(.errUnavailable)])
+    }
+
+    /// The helper asks a question: its page, with what the module said before it.
+    func waitForAnswer(_ session: WebSession, _ token: String, _ login: LoginInProgress, _ errors: [Message], _ notices: [Message]) -> Reply
+    {
+        session.login = login
+        session.errors += errors
+        session.notices += notices
+        if session.user == nil { _ = updateKind(session, token) }
+        return Reply.redirect(loginStepPath(session))
     }
 
     func loginFailed(_ session: WebSession, _ token: String, _ connection: HelperConnection, _ errors: [Message]) -> Reply {
@@ -220,18 +214,14 @@ extension Portal {
     /// What an `ERR` (or an unexpected answer) to an action does: a login again when it is not fresh,
     /// the start page when the login is gone, else the start page with the reason.
     func helperRefused(_ session: WebSession, _ token: String, _ answer: PortalMessage, purpose: ReauthPurpose?) -> Reply {
-        guard answer.verb == "ERR" else {
-            session.errors.append(Message(.errUnavailable))
-            return Reply.redirect("/")
-        }
-        switch answer["reason"] {
-        case "not-fresh":
+        switch ActionRefusal(answer) {
+        case .loginAgain:
             if let purpose { return askLoginAgain(session, purpose) }
             return loginLost(session, token)
-        case "not-logged-in":
+        case .loginLost:
             return loginLost(session, token)
-        default:
-            session.errors.append(HelperText.error(answer))
+        case .show(let message):
+            session.errors.append(message)
             return Reply.redirect("/")
         }
     }
