@@ -241,9 +241,12 @@ final class Portal: Sendable {
     /// For a POST: the session must exist and the form's CSRF token must be its own; otherwise the
     /// start page says the form expired, and nothing is done.
     func withForm(_ info: RequestInfo, _ body: @Sendable (WebSession, String) async -> Reply) async -> Reply {
-        let now = System.monotonicSeconds()
-        if let token = info.token, case .found(let session) = store.withLock({ $0.lookup(token, now: now) }) {
-            guard await session.lock.acquire() else { return errorPage(.serviceUnavailable, Message(.errBusy), language: info.language) }
+        let lookup = info.token.map { token in store.withLock { $0.lookup(token, now: System.monotonicSeconds()) } }
+        switch lookup {
+        case .found(let session):
+            guard let token = info.token, await session.lock.acquire() else {
+                return errorPage(.serviceUnavailable, Message(.errBusy), language: info.language)
+            }
             let reply: Reply
             if session.isTerminated {
                 reply = Reply.redirect("/")
@@ -255,9 +258,12 @@ final class Portal: Sendable {
             }
             await session.lock.release()
             return reply
+        case .expired(let session):
+            session.terminate()
+        case .unknown, nil:
+            break
         }
-        // No session, or an expired one (an expired session's lookup already removed it).
-        if let token = info.token, case .expired(let session) = store.withLock({ $0.lookup(token, now: now) }) { session.terminate() }
+        // No session (a form from before a restart, or without cookies), or an expired one.
         let (session, token) = newSession()
         session.errors.append(Message(info.token == nil ? .errCSRF : .errSessionExpired))
         return withCookie(Reply.redirect("/"), token)
