@@ -15,18 +15,24 @@ public struct SessionLimits: Sendable, Equatable {
     public var maxAnonymous: Int
     public var maxLoggingIn: Int
     public var maxLoggedIn: Int
+    /// Anonymous sessions and logins in progress of one browser address: a flood from one address
+    /// evicts its own oldest first, not everyone's. Generous, for a classroom behind one NAT address.
+    public var maxPerSource: Int
 
-    public init(idleSeconds: Int64, maxAnonymous: Int = 2000, maxLoggingIn: Int = 64, maxLoggedIn: Int = 512) {
+    public init(idleSeconds: Int64, maxAnonymous: Int = 4096, maxLoggingIn: Int = 256, maxLoggedIn: Int = 1024, maxPerSource: Int = 64) {
         self.idleSeconds = idleSeconds
         self.maxAnonymous = max(1, maxAnonymous)
         self.maxLoggingIn = max(1, maxLoggingIn)
         self.maxLoggedIn = max(1, maxLoggedIn)
+        self.maxPerSource = max(1, maxPerSource)
     }
 }
 
 /// The sessions in memory, by token, with their idle timeout and the caps that keep a flood of
 /// requests from exhausting memory or the helper's processes: a new anonymous session or a new login
-/// in progress evicts the oldest of its kind; a new logged-in session beyond the cap is refused.
+/// in progress evicts the oldest of its kind from the same address once that address has
+/// `maxPerSource`, then the oldest of its kind from anywhere once there are that many; a new
+/// logged-in session beyond the cap is refused.
 ///
 /// Pure: the caller passes the clock and the random generator, and closes what comes back as evicted
 /// or expired (their helper connections).
@@ -36,6 +42,8 @@ public struct SessionStore<Payload> {
         var payload: Payload
         var kind: SessionKind
         var lastSeen: Int64
+        /// The browser's address.
+        var source: String
     }
 
     /// By the token's first 16 characters; the whole token is then compared in constant time, so the
@@ -61,16 +69,14 @@ public struct SessionStore<Payload> {
 
     static func key(_ token: String) -> String { String(token.prefix(16)) }
 
-    /// Adds an anonymous session and returns its token, with what had to be evicted for it.
-    public mutating func create<G: RandomNumberGenerator>(_ payload: Payload, now: Int64, using generator: inout G) -> (
-        token: String, evicted: [Payload]
-    ) {
-        var evicted: [Payload] = []
-        while count(of: .anonymous) >= limits.maxAnonymous, let oldest = oldest(of: .anonymous) {
-            if let removed = remove(oldest) { evicted.append(removed) }
-        }
+    /// Adds an anonymous session for a browser at `source` and returns its token, with what had to be
+    /// evicted for it.
+    public mutating func create<G: RandomNumberGenerator>(_ payload: Payload, source: String = "", now: Int64, using generator: inout G)
+        -> (token: String, evicted: [Payload])
+    {
+        let evicted = makeRoom(for: .anonymous, source: source, except: nil)
         let token = freshToken(using: &generator)
-        entries[Self.key(token)] = Entry(token: token, payload: payload, kind: .anonymous, lastSeen: now)
+        entries[Self.key(token)] = Entry(token: token, payload: payload, kind: .anonymous, lastSeen: now, source: source)
         counts[.anonymous, default: 0] += 1
         return (token, evicted)
     }
@@ -96,9 +102,7 @@ public struct SessionStore<Payload> {
         case .loggedIn:
             guard count(of: .loggedIn) < limits.maxLoggedIn else { return nil }
         case .loggingIn:
-            while count(of: .loggingIn) >= limits.maxLoggingIn, let oldest = oldest(of: .loggingIn, except: token) {
-                if let removed = remove(oldest) { evicted.append(removed) }
-            }
+            evicted = makeRoom(for: .loggingIn, source: entry.source, except: token)
         case .anonymous:
             break
         }
@@ -133,9 +137,24 @@ public struct SessionStore<Payload> {
         return idle.compactMap { remove($0.token) }
     }
 
-    func oldest(of kind: SessionKind, except: String? = nil) -> String? {
+    /// Evicts the oldest sessions of `kind`, first of `source`, until one more fits.
+    mutating func makeRoom(for kind: SessionKind, source: String, except: String?) -> [Payload] {
+        var evicted: [Payload] = []
+        while entries.values.count(where: { $0.kind == kind && $0.source == source && $0.token != except }) >= limits.maxPerSource,
+            let oldest = oldest(of: kind, source: source, except: except)
+        {
+            if let removed = remove(oldest) { evicted.append(removed) }
+        }
+        let cap = kind == .anonymous ? limits.maxAnonymous : limits.maxLoggingIn
+        while count(of: kind) >= cap, let oldest = oldest(of: kind, except: except) {
+            if let removed = remove(oldest) { evicted.append(removed) }
+        }
+        return evicted
+    }
+
+    func oldest(of kind: SessionKind, source: String? = nil, except: String? = nil) -> String? {
         var best: Entry?
-        for entry in entries.values where entry.kind == kind && entry.token != except {
+        for entry in entries.values where entry.kind == kind && entry.token != except && (source == nil || entry.source == source) {
             if best == nil || entry.lastSeen < best?.lastSeen ?? 0 { best = entry }
         }
         return best?.token

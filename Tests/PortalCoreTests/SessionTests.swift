@@ -108,6 +108,22 @@ final class SessionStoreTests: XCTestCase {
         XCTAssertEqual(store.setKind("unknown", .loggedIn), [])
     }
 
+    func testAFloodFromOneAddressEvictsItsOwnSessionsFirst() {
+        var store = SessionStore<Int>(limits: SessionLimits(idleSeconds: 600, maxAnonymous: 100, maxLoggingIn: 100, maxPerSource: 2))
+        let (victim, _) = store.create(0, source: "192.0.2.1", now: 0, using: &generator)
+        var flood: [String] = []
+        for index in 1...5 { flood.append(store.create(index, source: "198.51.100.9", now: Int64(index), using: &generator).token) }
+        XCTAssertEqual(store.count, 3, "the victim and the flood's last two")
+        guard case .found(0) = store.lookup(victim, now: 10) else { return XCTFail("another address's session survives") }
+        // Logins in progress too.
+        XCTAssertEqual(store.setKind(flood[3], .loggingIn), [])
+        XCTAssertEqual(store.setKind(flood[4], .loggingIn), [])
+        let (third, _) = store.create(6, source: "198.51.100.9", now: 11, using: &generator)
+        XCTAssertEqual(store.setKind(third, .loggingIn), [4], "the address's oldest login in progress goes")
+        XCTAssertEqual(store.setKind(victim, .loggingIn), [])
+        XCTAssertEqual(store.count(of: .loggingIn), 3)
+    }
+
     func testSweep() {
         var store = SessionStore<Int>(limits: SessionLimits(idleSeconds: 100))
         let (a, _) = store.create(1, now: 0, using: &generator)

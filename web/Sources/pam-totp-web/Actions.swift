@@ -356,7 +356,7 @@ extension Portal {
         session.resetToAnonymous()
         _ = store.withLock { $0.remove(token) }
         session.terminate()
-        let (fresh, newToken) = newSession()
+        let (fresh, newToken) = newSession(info)
         if wasLoggedIn { fresh.notices.append(Message(.noticeLoggedOut)) }
         return withCookie(Reply.redirect("/"), newToken)
     }

@@ -229,7 +229,7 @@ final class Portal: Sendable {
             }
         }
         guard create || expired else { return Reply.redirect("/") }
-        let (session, token) = newSession()
+        let (session, token) = newSession(info)
         if expired { session.errors.append(Message(.errSessionExpired)) }
         guard create else { return withCookie(Reply.redirect("/"), token) }
         _ = await session.lock.acquire()
@@ -264,15 +264,15 @@ final class Portal: Sendable {
             break
         }
         // No session (a form from before a restart, or without cookies), or an expired one.
-        let (session, token) = newSession()
+        let (session, token) = newSession(info)
         session.errors.append(Message(info.token == nil ? .errCSRF : .errSessionExpired))
         return withCookie(Reply.redirect("/"), token)
     }
 
-    func newSession() -> (WebSession, String) {
+    func newSession(_ info: RequestInfo) -> (WebSession, String) {
         let session = WebSession(csrf: Token.make())
         var generator = SystemRandomNumberGenerator()
-        let (token, evicted) = store.withLock { $0.create(session, now: System.monotonicSeconds(), using: &generator) }
+        let (token, evicted) = store.withLock { $0.create(session, source: info.client, now: System.monotonicSeconds(), using: &generator) }
         for old in evicted { old.terminate() }
         return (session, token)
     }
