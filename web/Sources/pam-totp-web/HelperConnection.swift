@@ -4,7 +4,7 @@ import PortalProtocol
 import Synchronization
 
 /// Why a conversation with `pam-totp-setup web-helper` ended.
-enum HelperError: Error, Equatable {
+enum HelperError: Error, Equatable, CustomStringConvertible {
     /// The helper's socket could not be connected to (errno).
     case connect(Int32)
     /// The helper closed the connection, or it was shut down here (expiry, logout).
@@ -15,6 +15,16 @@ enum HelperError: Error, Equatable {
     case io(Int32)
     /// The helper wrote something that is not a protocol line.
     case malformed
+
+    var description: String {
+        switch self {
+        case .connect(let error): return "cannot connect: \(String(cString: strerror(error)))"
+        case .closed: return "the connection was closed"
+        case .timeout: return "no answer in \(HelperConnection.answerTimeoutSeconds) seconds"
+        case .io(let error): return String(cString: strerror(error))
+        case .malformed: return "the helper wrote a line that is not the protocol's"
+        }
+    }
 }
 
 /// One Unix-socket connection to the helper, serving one browser session (docs/PORTAL.md).
