@@ -14,9 +14,9 @@ admin would, each done here with the real program instead:
   `systemctl` line fails the test: it would act on the real machine.
 - The portal's recipe: there is no systemd to run units here, so `systemctl enable --now
   pam-totp-web-helper pam-totp-web` starts each installed unit's `ExecStart=` in the copy the way
-  systemd would, less the sandbox: after making its `RuntimeDirectory=` (owner, mode), as its
-  `User=`, `Group=` and `SupplementaryGroups=`, with no capability and no new privileges for a
-  unit that has a `User=`; and `systemctl reload nginx` starts nginx with the enabled site only, its
+  systemd would, less the sandbox: after making its `RuntimeDirectory=` (owner, mode), with its
+  `UMask=`, as its `User=`, `Group=` and `SupplementaryGroups=`, with no capability and no new
+  privileges for a unit that has a `User=`; and `systemctl reload nginx` starts nginx with the enabled site only, its
   `listen` lines moved to this test's ports on 127.0.0.1. Its check, `# check: https://NAME/`, loads
   the login page over TLS (the recipe's certificate, NAME resolved to 127.0.0.1), logs the user in
   with the password (the dashboard comes), and a wrong password is refused. The sandbox itself is
@@ -209,7 +209,9 @@ class Recipe:
             groups = ",".join([group, *unit.get("SupplementaryGroups", "").split()])
             command = ["setpriv", f"--reuid={user}", f"--regid={group}", f"--groups={groups}", "--inh-caps=-all",
                        "--bounding-set=-all", "--no-new-privs", *command]
-        process = self.spawn_server(name, ["env", "-i", f"PATH={stock_debian.PATH}", "LANG=C.UTF-8", *command])
+        umask = unit.get("UMask", "0022")
+        process = self.spawn_server(name, ["env", "-i", f"PATH={stock_debian.PATH}", "LANG=C.UTF-8",
+                                           "sh", "-c", f'umask {umask} && exec "$@"', "sh", *command])
         deadline = time.time() + 20
         while not os.path.exists(self.host.path(socket_path)):
             assert process.poll() is None, f"{name} exited at start:\n{self.log()}"
