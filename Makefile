@@ -13,9 +13,15 @@ SYSCONFDIR  ?= /etc
 DOCDIR      ?= $(PREFIX)/share/doc/pam-totp
 MANDIR      ?= $(PREFIX)/share/man
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+# The portal (docs/PORTAL.md): its templates and static files, and the systemd units of its two processes.
+WEBDATADIR  ?= $(PREFIX)/share/pam-totp-web
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
 
 RELEASE_SCRATCH := .build-release
 DEBUG_SCRATCH   := .build-debug
+# pam-totp-web (web/, Hummingbird): a package of its own, built in release only, so that the debug build
+# and the unit tests never compile Hummingbird.
+WEB_SCRATCH     := .build-web
 # The tool: a release build that carries the Swift standard library, so servers need no Swift runtime.
 RELEASE_FLAGS   := -c release --scratch-path $(RELEASE_SCRATCH) --disable-local-rpath -Xswiftc -static-stdlib
 
@@ -45,13 +51,14 @@ C_HEADERS       := $(wildcard Sources/*/include/* Sources/CPAMTOTPShim/*/include
 # libstdc++-12-dev: the tool's static Swift standard library links libstdc++ (the module needs none).
 # debhelper, lintian, dpkg-dev, fakeroot: make deb and its test. fail2ban: fail2ban-regex for the filter
 # test. systemd-journal-remote: writes the journal file the Troubleshooting advice is tested on.
-# strace: counts the module's fsyncs (test_faults.py). iproute2: `ip netns` for the two hosts of test_store_e2e.py.
+# nginx, curl: the portal's recipe (test_recipes.py); systemd: systemd-analyze, which checks the portal's units
+# offline (test_install.py). strace: counts the module's fsyncs (test_faults.py). iproute2: `ip netns` for the two hosts of test_store_e2e.py.
 # pgbouncer: the pooler of docs/SEVERAL-SERVERS.md (test_store_pooler.py, make bench), run by the tests on a
 # socket of their own; where systemd runs services, the package also starts Debian's default instance
 # (localhost:6432, no users), which nothing here uses.
-# nginx, chromium, chromium-driver: the portal's tests and make portal-demo run their own nginx master on a
-# scratch nginx.conf (tools/portal.py) and a headless Chromium; where systemd runs services, the nginx package
-# also starts Debian's default site on port 80, which nothing here uses or touches. fonts-ipafont-gothic: Japanese
+# chromium, chromium-driver: the portal's browser tests and make portal-demo, which run their own nginx master
+# on a scratch nginx.conf (tools/portal.py) in front of a headless Chromium; where systemd runs services, the
+# nginx package also starts Debian's default site on port 80, which nothing here uses or touches. fonts-ipafont-gothic: Japanese
 # pages readable in the screenshots (12 MB, against 91 MB for fonts-noto-cjk). libnss3-tools: certutil, with
 # which the browser trusts the tests' throwaway CA. pngquant: small screenshots in docs/portal. python3-pip:
 # installs selenium (below).
@@ -59,7 +66,7 @@ DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libpq-dev postgresql pgb
                 iproute2 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \
-                debhelper lintian dpkg-dev fakeroot systemd-journal-remote tmux strace \
+                debhelper lintian dpkg-dev fakeroot systemd-journal-remote tmux strace curl systemd \
                 nginx chromium chromium-driver fonts-ipafont-gothic libnss3-tools pngquant python3-pip
 
 # selenium (from PyPI, as issue 15 asks; Debian 12 has python3-selenium 4.8.3 of early 2023) and what it
@@ -80,6 +87,12 @@ build: build/pam_totp.so
 	$(SWIFT) build $(RELEASE_FLAGS) --product pam-totp-setup
 	cp $(RELEASE_SCRATCH)/release/pam-totp-setup build/pam-totp-setup
 	strip --strip-unneeded build/pam-totp-setup
+	@# SwiftPM keeps the root package's file list in the web build's plan and misses a file added to
+	@# PortalCore or PortalProtocol since; without the plan it plans again (seconds) and rebuilds only what changed.
+	rm -f $(WEB_SCRATCH)/*/release/description.json
+	$(SWIFT) build --package-path web --scratch-path $(WEB_SCRATCH) -c release --disable-local-rpath -Xswiftc -static-stdlib
+	cp $(WEB_SCRATCH)/release/pam-totp-web build/pam-totp-web
+	strip --strip-unneeded build/pam-totp-web
 
 # Each Swift module of pam_totp.so, with the interface the next one imports.
 $(EMBEDDED)/%.o:
@@ -145,18 +158,20 @@ check: lint build harness unit demo-auto portal-demo-auto deb integration
 
 # The Debian package (debian/), from the release build in build/ (debian/rules says why), staged in
 # build/deb/pam-totp-VERSION so that dpkg-buildpackage writes its results into build/deb/, not into
-# the repository's parent directory. Tests/e2e/test_package.py runs lintian on it, installs, uses
-# and purges it.
+# the repository's parent directory. Two packages: pam-totp (module, tool) and pam-totp-web (the
+# portal: its daemon, units, configuration and nginx site). Tests/e2e/test_package.py runs lintian
+# on them, installs, uses and purges them.
 DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version)
 DEB_STAGE   = build/deb/pam-totp-$(DEB_VERSION)
 deb: build
 	@tool="$$(build/pam-totp-setup --version)"; test "$$tool" = "$(DEB_VERSION)" || \
 	    { echo "debian/changelog says $(DEB_VERSION) but pam-totp-setup --version says $$tool"; exit 1; }
 	rm -rf build/deb
-	mkdir -p $(DEB_STAGE)/build $(DEB_STAGE)/docs
+	mkdir -p $(DEB_STAGE)/build $(DEB_STAGE)/docs $(DEB_STAGE)/web
 	cp -r debian Makefile README.md man pam.d-examples sshd_config.d tmpfiles.d fail2ban $(DEB_STAGE)/
-	cp docs/FILEFORMAT.md docs/STORE.md docs/SEVERAL-SERVERS.md $(DEB_STAGE)/docs/
-	cp build/pam_totp.so build/pam-totp-setup $(DEB_STAGE)/build/
+	cp docs/FILEFORMAT.md docs/STORE.md docs/SEVERAL-SERVERS.md docs/PORTAL.md $(DEB_STAGE)/docs/
+	cp -r web/systemd web/nginx web/templates web/static web/pam-totp-web.conf $(DEB_STAGE)/web/
+	cp build/pam_totp.so build/pam-totp-setup build/pam-totp-web $(DEB_STAGE)/build/
 	cd $(DEB_STAGE) && dpkg-buildpackage --build=binary --no-sign
 	@ls build/deb/*.deb
 
@@ -187,6 +202,16 @@ portal-demo: build harness
 portal-demo-auto: build harness
 	PORTAL_DEMO_AUTO=1 $(PYTHON) demo/portal_demo.py
 
+# The self-service portal (issue 15, pam-totp-web(8)). pam-totp-web goes to sbin, not bin: it is a
+# daemon that systemd starts as the user pam-totp-web, never a command a user runs (as nginx, sshd
+# and ocserv are in /usr/sbin). The units get this PREFIX's paths and STATEDIR, as the tmpfiles.d
+# entry gets STATEDIR. The configuration and the nginx site are installed only where there is none:
+# an admin's edited file is never overwritten. The site goes to sites-available only; enabling it
+# (a link in sites-enabled, with a certificate) is the admin's step (README, "Self-service portal").
+UNIT_PATHS := -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' -e 's|/usr/local/sbin/|$(PREFIX)/sbin/|g' \
+              -e 's|/usr/local/share/pam-totp-web|$(WEBDATADIR)|g' -e 's|^ReadWritePaths=/var/lib/pam-totp$$|ReadWritePaths=$(STATEDIR)|' \
+              -e 's|/etc/pam-totp-web.conf|$(SYSCONFDIR)/pam-totp-web.conf|g'
+
 # The tool goes to bin, not sbin: users enroll themselves with it, and sbin is not on their PATH.
 # bash-completion sources its files: argument-parser's "#!/bin/bash" line is dropped (lintian flags it).
 install: build
@@ -196,7 +221,7 @@ install: build
 	install -m 0644 pam.d-examples/* $(DESTDIR)$(DOCDIR)/pam.d-examples/
 	install -d $(DESTDIR)$(DOCDIR)/sshd_config.d
 	install -m 0644 sshd_config.d/*.conf $(DESTDIR)$(DOCDIR)/sshd_config.d/
-	install -m 0644 README.md docs/FILEFORMAT.md docs/STORE.md docs/SEVERAL-SERVERS.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 README.md docs/FILEFORMAT.md docs/STORE.md docs/SEVERAL-SERVERS.md docs/PORTAL.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 man/pam-totp-setup.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/pam_totp.8 $(DESTDIR)$(MANDIR)/man8/
@@ -211,6 +236,21 @@ install: build
 	install -d $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d $(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d
 	install -m 0644 fail2ban/filter.d/pam-totp.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/filter.d/pam-totp.conf
 	install -m 0644 fail2ban/jail.d/pam-totp.conf $(DESTDIR)$(SYSCONFDIR)/fail2ban/jail.d/pam-totp.conf
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(WEBDATADIR)/templates $(DESTDIR)$(WEBDATADIR)/static \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/nginx $(DESTDIR)$(SYSCONFDIR)/nginx/sites-available
+	install -m 0755 build/pam-totp-web $(DESTDIR)$(PREFIX)/sbin/pam-totp-web
+	install -m 0644 web/templates/*.mustache $(DESTDIR)$(WEBDATADIR)/templates/
+	install -m 0644 web/static/* $(DESTDIR)$(WEBDATADIR)/static/
+	for unit in pam-totp-web.service pam-totp-web-helper.service; do \
+	    sed $(UNIT_PATHS) web/systemd/$$unit > $(DESTDIR)$(UNITDIR)/$$unit && chmod 0644 $(DESTDIR)$(UNITDIR)/$$unit || exit 1; \
+	done
+	install -m 0644 web/nginx/pam-totp-web.conf $(DESTDIR)$(DOCDIR)/nginx/
+	install -m 0644 web/pam-totp-web.conf $(DESTDIR)$(DOCDIR)/
+	test -e $(DESTDIR)$(SYSCONFDIR)/nginx/sites-available/pam-totp-web || \
+	    install -m 0644 web/nginx/pam-totp-web.conf $(DESTDIR)$(SYSCONFDIR)/nginx/sites-available/pam-totp-web
+	test -e $(DESTDIR)$(SYSCONFDIR)/pam-totp-web.conf || \
+	    install -m 0644 web/pam-totp-web.conf $(DESTDIR)$(SYSCONFDIR)/pam-totp-web.conf
+	install -m 0644 man/pam-totp-web.8 $(DESTDIR)$(MANDIR)/man8/
 
 # Also removes the tool from sbin, where installs before issue 12 put it.
 uninstall:
@@ -224,16 +264,28 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/pam-totp-setup \
 	    $(DESTDIR)$(ZSHCOMPDIR)/_pam-totp-setup \
 	    $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/pam-totp-setup.fish
+	rm -f $(DESTDIR)$(PREFIX)/sbin/pam-totp-web $(DESTDIR)$(MANDIR)/man8/pam-totp-web.8 \
+	    $(DESTDIR)$(UNITDIR)/pam-totp-web.service $(DESTDIR)$(UNITDIR)/pam-totp-web-helper.service
+	rm -rf $(DESTDIR)$(WEBDATADIR)
+	@# The portal's configuration and nginx site go only if they are as installed (an edited one is the
+	@# admin's), and the site only while it is not enabled (a dangling link would stop nginx).
+	@if cmp -s web/pam-totp-web.conf $(DESTDIR)$(SYSCONFDIR)/pam-totp-web.conf; then rm -f $(DESTDIR)$(SYSCONFDIR)/pam-totp-web.conf; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/pam-totp-web.conf ]; then echo "left $(SYSCONFDIR)/pam-totp-web.conf in place: it was edited"; fi
+	@site=$(DESTDIR)$(SYSCONFDIR)/nginx/sites-available/pam-totp-web; \
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/nginx/sites-enabled/pam-totp-web ] || [ -L $(DESTDIR)$(SYSCONFDIR)/nginx/sites-enabled/pam-totp-web ]; then echo "left $(SYSCONFDIR)/nginx/sites-available/pam-totp-web in place: it is enabled"; \
+	elif cmp -s web/nginx/pam-totp-web.conf $$site; then rm -f $$site; \
+	    rmdir --ignore-fail-on-non-empty $(DESTDIR)$(SYSCONFDIR)/nginx/sites-available $(DESTDIR)$(SYSCONFDIR)/nginx 2>/dev/null || true; \
+	elif [ -e $$site ]; then echo "left $(SYSCONFDIR)/nginx/sites-available/pam-totp-web in place: it was edited"; fi
 	@echo "left $(STATEDIR) in place: it holds users' replay and recovery-code state"
 
 format:
-	$(SWIFT) format --in-place --recursive Sources Tests Package.swift
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift web/Package.swift web/Sources
 
 lint:
-	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift web/Package.swift web/Sources
 
 clean:
-	rm -rf build $(RELEASE_SCRATCH) $(DEBUG_SCRATCH) $(EMBEDDED)
+	rm -rf build $(RELEASE_SCRATCH) $(DEBUG_SCRATCH) $(WEB_SCRATCH) $(EMBEDDED)
 
 # Fuzzing (not part of check): each parser with libFuzzer and AddressSanitizer for FUZZ_SECONDS,
 # starting from the committed seeds in Fuzz/corpus/TARGET; what it finds goes to .build-fuzz/.

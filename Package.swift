@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "TOTPCore", targets: ["TOTPCore", "TOTPCrypto"]),
         // For web/ (pam-totp-web), which speaks the helper protocol with pam-totp-setup web-helper.
         .library(name: "PortalProtocol", targets: ["PortalProtocol"]),
+        // For web/ too: the portal's pure logic (configuration, sessions, languages, messages).
+        .library(name: "PortalCore", targets: ["PortalCore"]),
     ],
     dependencies: [
         // Exact: the help texts it renders are snapshotted in Tests/integration/help/, so a new
@@ -56,6 +58,9 @@ let package = Package(
         .target(name: "CPAMTOTPShimHelpers", dependencies: ["CPAM"], path: "Sources/CPAMTOTPShim/helpers"),
         // The line format of the portal's helper protocol (docs/PORTAL.md), shared by both ends.
         .target(name: "PortalProtocol"),
+        // pam-totp-web's decisions, without Hummingbird: its configuration, accounts, languages and
+        // their messages, sessions and tokens, and what its pages show (web/ is the HTTP edge).
+        .target(name: "PortalCore", dependencies: ["PortalProtocol"]),
         .executableTarget(
             name: "pam-totp-setup",
             dependencies: [
@@ -68,6 +73,7 @@ let package = Package(
         // The module's login decision (TOTPCore's Login) driven by a fake conversation, files and clock.
         .testTarget(name: "LoginTests", dependencies: ["TOTPCore"]),
         .testTarget(name: "PortalProtocolTests", dependencies: ["PortalProtocol"]),
+        .testTarget(name: "PortalCoreTests", dependencies: ["PortalCore", "PortalProtocol"]),
     ],
     swiftLanguageModes: [.v5]
 )

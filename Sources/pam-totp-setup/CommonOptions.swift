@@ -11,6 +11,22 @@ struct CommonOptions: ParsableArguments {
             "Act on this user instead of yourself (root only). Under sudo, the default is the user who ran sudo.", valueName: "name"))
     var user: String?
 
+    @OptionGroup var site: SiteOptions
+
+    func validate() throws {
+        if let user, !PathTemplate.isSafeUserName(user) { throw ValidationError("--user: '\(user)' is not a usable user name") }
+    }
+
+    /// The site configuration, with this command's flags over it.
+    func siteOptions() throws -> ModuleOptions { try site.siteOptions() }
+
+    /// The site configuration, then the account to act on and where its enrollment is.
+    func resolve() throws -> Target { try site.resolve(user: user) }
+}
+
+/// Where enrollments and state live, and the site configuration: every subcommand's, and all that
+/// `web-helper` takes (it acts on whoever logs in, never on a `--user`).
+struct SiteOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
@@ -41,7 +57,6 @@ struct CommonOptions: ParsableArguments {
         if let secret {
             do { _ = try PathTemplate.list(secret) } catch { throw ValidationError("--secret \(secret): \(error.description)") }
         }
-        if let user, !PathTemplate.isSafeUserName(user) { throw ValidationError("--user: '\(user)' is not a usable user name") }
         guard config.hasPrefix("/") else { throw ValidationError("--config must be an absolute path") }
         if let state, !state.hasPrefix("/") { throw ValidationError("--state must be an absolute path") }
     }
@@ -63,8 +78,9 @@ struct CommonOptions: ParsableArguments {
         return options
     }
 
-    /// The site configuration, then the account to act on and where its enrollment is.
-    func resolve() throws -> Target {
+    /// The site configuration, then the account to act on (`user`, else the one who ran sudo, else
+    /// oneself) and where its enrollment is.
+    func resolve(user: String?) throws -> Target {
         let options = try siteOptions()
         let account: Account
         do {

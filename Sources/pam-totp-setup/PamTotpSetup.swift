@@ -15,7 +15,7 @@ struct PamTotpSetup: ParsableCommand {
         version: version,
         subcommands: [
             Enroll.self, Status.self, RecoveryCodes.self, Show.self, Reset.self, Devices.self, Forget.self, Unlock.self,
-            ImportGoogleAuthenticator.self, StoreCommand.self,
+            ImportGoogleAuthenticator.self, StoreCommand.self, WebHelper.self,
         ],
         defaultSubcommand: Enroll.self
     )

@@ -22,12 +22,16 @@ func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Boo
 /// and throttling from the configuration), but makes no place familiar: a proof of possession is
 /// not a login. With `recorded`, the module's state is read and written under the user's lock, so
 /// that the code cannot be used again (root only); else the answer is judged against an empty state
-/// (a user's own proof, or the first code of an enrollment not yet saved).
-func decide(_ input: CodeInput, enrollment: Enrollment, target: Target, recorded: Bool) throws -> AttemptOutcome {
+/// (a user's own proof, or the first code of an enrollment not yet saved). `origin` is the source
+/// throttling counts the answer against: "-" for the tool at a terminal, the browser's address for
+/// the portal's helper, so that its failures and the module's are throttled together.
+func decide(
+    _ input: CodeInput, enrollment: Enrollment, target: Target, recorded: Bool, origin: LoginOrigin = LoginOrigin(source: "-")
+) throws -> AttemptOutcome {
     // A recovery code is hashed here, before the lock is taken, as at login.
     let check = try CodeCheck(
         input, enrollment: enrollment, policy: AttemptPolicy(options: target.options, enrollment: enrollment),
-        origin: LoginOrigin(source: "-"), makesFamiliar: false)
+        origin: origin, makesFamiliar: false)
     guard recorded else { return check.decide(enrollment: enrollment, state: UserState(), now: Int64(time(nil))).outcome }
     return try target.withState { locked in
         let decision = check.decide(enrollment: enrollment, state: try locked.read(), now: Int64(time(nil)))

@@ -26,10 +26,16 @@ CONFFILES = {
     "sudo": ["/etc/pam.d/sudo", "/etc/sudoers"],
     "login": ["/etc/pam.d/login"],
     "libpam-runtime": ["/etc/pam.d/other"],
+    "nginx-common": ["/etc/nginx/nginx.conf", "/etc/nginx/mime.types"],
 }
 # Removed in the copy: what an earlier pam-totp installation or another test could have left behind.
 ABSENT = ["/etc/pam-totp.conf", "/etc/pam-totp.trusted", "/var/lib/pam-totp", "/usr/local/share/doc/pam-totp",
-          "/usr/local/sbin/pam-totp-setup", "/usr/local/bin/pam-totp-setup"]
+          "/usr/local/sbin/pam-totp-setup", "/usr/local/bin/pam-totp-setup",
+          # the portal's (issue 15)
+          "/etc/pam-totp-web.conf", "/etc/pam.d/pam-totp-web", "/etc/nginx/sites-available/pam-totp-web",
+          "/etc/nginx/sites-enabled/pam-totp-web", "/usr/local/sbin/pam-totp-web", "/usr/local/share/pam-totp-web",
+          "/usr/local/lib/systemd/system/pam-totp-web.service", "/usr/local/lib/systemd/system/pam-totp-web-helper.service",
+          "/etc/ssl/private/portal.example.org.key", "/etc/ssl/certs/portal.example.org.pem"]
 
 
 def pam_dir():
@@ -156,8 +162,8 @@ class StockDebian:
 def snapshot():
     """What the recipes could change on the real machine, to check afterwards that nothing did."""
     seen = {}
-    for top in ["/etc/pam.d", "/etc/ssh", "/etc/ocserv", "/etc/sudoers.d", "/usr/local/sbin", "/usr/local/bin",
-                "/usr/local/share/doc", pam_dir()]:
+    for top in ["/etc/pam.d", "/etc/ssh", "/etc/ocserv", "/etc/sudoers.d", "/etc/nginx", "/usr/local/sbin", "/usr/local/bin",
+                "/usr/local/share/doc", "/usr/local/lib/systemd", pam_dir()]:
         for directory, _, names in os.walk(top):
             for name in names:
                 path = os.path.join(directory, name)

@@ -1,5 +1,7 @@
 """Issue 12: the Debian package (`make deb`) passes lintian without errors, installs where Debian puts
-PAM modules and tools, works as installed, and purges cleanly.
+PAM modules and tools, works as installed, and purges cleanly. Issue 15: so does the second package,
+pam-totp-web (the portal), whose postinst creates the system user pam-totp-web and which enables
+and starts nothing.
 
 The test installs the package on this machine with apt-get, so it changes the real system: run it
 under the lock the engineers share (`flock /tmp/pamtotp-system.lock python3 -m pytest …`; it does
@@ -60,8 +62,26 @@ EXPECTED = [
     "/etc/fail2ban/jail.d/pam-totp.conf",
     STATEDIR,
 ]
-# Files the package owns that a `make install` may have put there unpackaged.
-REPLACED = [MODULE, "/etc/fail2ban/filter.d/pam-totp.conf", "/etc/fail2ban/jail.d/pam-totp.conf"]
+# What the portal's package puts where.
+EXPECTED_WEB = [
+    "/usr/sbin/pam-totp-web",
+    "/usr/share/pam-totp-web/static/style.css",
+    "/usr/share/pam-totp-web/static/copy.js",
+    "/lib/systemd/system/pam-totp-web.service",
+    "/lib/systemd/system/pam-totp-web-helper.service",
+    "/usr/share/man/man8/pam-totp-web.8.gz",
+    "/etc/pam-totp-web.conf",
+    "/etc/nginx/sites-available/pam-totp-web",
+]
+# The portal's documentation is in pam-totp's (as the README's recipes name it).
+EXPECTED += [
+    "/usr/share/doc/pam-totp/pam.d-examples/pam-totp-web",
+    "/usr/share/doc/pam-totp/PORTAL.md.gz",
+]
+WEB_CONFFILES = ["/etc/pam-totp-web.conf", "/etc/nginx/sites-available/pam-totp-web"]
+WEB_USER = "pam-totp-web"
+# Files the packages own that a `make install` may have put there unpackaged.
+REPLACED = [MODULE, "/etc/fail2ban/filter.d/pam-totp.conf", "/etc/fail2ban/jail.d/pam-totp.conf", *WEB_CONFFILES]
 
 
 def run(*argv, check=True, **kwargs):
@@ -83,15 +103,22 @@ def installed(package):
     return proc.returncode == 0 and "install ok installed" in proc.stdout
 
 
-def package_path():
-    """The package `make deb` built; built here if missing or older than the release build."""
-    debs = glob.glob(os.path.join(BUILD, "deb", "pam-totp_*.deb"))
-    newest_build = max(os.path.getmtime(os.path.join(BUILD, f)) for f in ("pam_totp.so", "pam-totp-setup"))
-    if len(debs) != 1 or os.path.getmtime(debs[0]) < newest_build:
+def package_paths():
+    """The packages `make deb` built (pam-totp, pam-totp-web); built here if missing or older than
+    the release build."""
+    def found():
+        return [glob.glob(os.path.join(BUILD, "deb", f"{name}_*.deb")) for name in ("pam-totp", "pam-totp-web")]
+    debs = found()
+    newest_build = max(os.path.getmtime(os.path.join(BUILD, f)) for f in ("pam_totp.so", "pam-totp-setup", "pam-totp-web"))
+    if any(len(d) != 1 or os.path.getmtime(d[0]) < newest_build for d in debs):
         run("make", "-s", "-C", ROOT, "-o", "build", "deb")
-        debs = glob.glob(os.path.join(BUILD, "deb", "pam-totp_*.deb"))
-    assert len(debs) == 1, debs
-    return debs[0]
+        debs = found()
+    assert all(len(d) == 1 for d in debs), debs
+    return debs[0][0], debs[1][0]
+
+
+def user_exists(name):
+    return run("getent", "passwd", name, check=False).returncode == 0
 
 
 @pytest.fixture
@@ -101,9 +128,11 @@ def machine():
     for tool in (PAMDRIVE, SYSLOG_CAPTURE):
         if not os.path.exists(tool):
             pytest.fail(f"{tool} is missing: run `make build harness` first")
-    if installed("pam-totp"):
-        pytest.fail("a pam-totp package is installed on this machine; the test would purge it")
+    for package in ("pam-totp", "pam-totp-web"):
+        if installed(package):
+            pytest.fail(f"a {package} package is installed on this machine; the test would purge it")
     state_existed = os.path.exists(STATEDIR)
+    web_user_existed = user_exists(WEB_USER)
     aside = tempfile.mkdtemp(prefix="pamtotp-pkg-aside-")
     moved = []
     for path in REPLACED:
@@ -114,8 +143,14 @@ def machine():
     try:
         yield
     finally:
-        if installed("pam-totp"):
-            run("apt-get", "purge", "-y", "-q", "pam-totp", check=False, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        for package in ("pam-totp-web", "pam-totp"):
+            if installed(package):
+                run("apt-get", "purge", "-y", "-q", package, check=False, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        # The postinst's system user stays at purge, as Debian's packages leave theirs; the test
+        # removes it if it made it.
+        if not web_user_existed and user_exists(WEB_USER):
+            run("userdel", WEB_USER, check=False)
+            run("groupdel", WEB_USER, check=False)
         if not state_existed:
             shutil.rmtree(STATEDIR, ignore_errors=True)
         for path, target in moved:
@@ -165,21 +200,43 @@ def world():
 
 
 def test_the_package_passes_lintian_installs_the_debian_way_works_and_purges_cleanly(machine, world):
-    deb = package_path()
+    deb, web_deb = package_paths()
     # Version: the tool's own, as debian/changelog says (make deb refuses a mismatch).
     tool_version = run(os.path.join(BUILD, "pam-totp-setup"), "--version").stdout.strip()
     assert run("dpkg-deb", "-f", deb, "Version").stdout.strip() == tool_version
+    assert run("dpkg-deb", "-f", web_deb, "Version").stdout.strip() == tool_version
 
-    lintian = run("lintian", "--fail-on", "error", deb, check=False)
+    lintian = run("lintian", "--fail-on", "error", deb, web_deb, check=False)
     assert lintian.returncode == 0 and not re.search(r"^E: ", lintian.stdout, re.M), lintian.stdout + lintian.stderr
 
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run("apt-get", "install", "-y", "-q", "--no-install-recommends", deb, env=env)
+    run("apt-get", "install", "-y", "-q", "--no-install-recommends", deb, web_deb, env=env)
     owned = run("dpkg", "-L", "pam-totp").stdout.split("\n")
     for path in EXPECTED:
         assert path in owned, path
         assert os.path.exists(path), path
     files = [p for p in owned if p and not os.path.isdir(p)]
+    web_owned = run("dpkg", "-L", "pam-totp-web").stdout.split("\n")
+    for path in EXPECTED_WEB:
+        assert path in web_owned, path
+        assert os.path.exists(path), path
+    web_files = [p for p in web_owned if p and not os.path.isdir(p)]
+    # The nginx example, compressed or not (dh_compress takes documentation above 4 kB).
+    assert {"/usr/share/doc/pam-totp/nginx/pam-totp-web.conf", "/usr/share/doc/pam-totp/nginx/pam-totp-web.conf.gz"} & set(owned)
+    assert os.access("/usr/sbin/pam-totp-web", os.X_OK)
+    conffiles = run("dpkg-query", "-W", "-f=${Conffiles}", "pam-totp-web").stdout
+    for path in WEB_CONFFILES:
+        assert path in conffiles, conffiles  # never overwritten without asking
+    assert stat.S_IMODE(os.stat("/etc/pam-totp-web.conf").st_mode) == 0o644
+    # The postinst made the system user the unit runs as; nothing is enabled or started.
+    entry = run("getent", "passwd", WEB_USER).stdout.strip().split(":")
+    assert int(entry[2]) < 1000 and entry[5] == "/nonexistent" and entry[6] == "/usr/sbin/nologin", entry
+    unit_text = open("/lib/systemd/system/pam-totp-web.service").read()
+    assert "ExecStart=/usr/sbin/pam-totp-web --config /etc/pam-totp-web.conf --templates /usr/share/pam-totp-web/templates" in unit_text
+    assert f"User={WEB_USER}" in unit_text
+    enabled = glob.glob("/etc/systemd/system/*/pam-totp-web*.service")
+    assert enabled == [], enabled
+    assert not os.path.lexists("/etc/nginx/sites-enabled/pam-totp-web")
     state = os.stat(STATEDIR)
     assert stat.S_IMODE(state.st_mode) == 0o700 and state.st_uid == 0
     assert os.access("/usr/bin/pam-totp-setup", os.X_OK)
@@ -205,9 +262,9 @@ def test_the_package_passes_lintian_installs_the_debian_way_works_and_purges_cle
     assert re.search(rf"pam_totp\(pkgtest:auth\): success user={USER} rhost=192\.0\.2\.7 method=totp", out), out
     assert os.path.exists(os.path.join(STATEDIR, USER + ".state"))
 
-    run("apt-get", "purge", "-y", "-q", "pam-totp", env=env)
-    assert not installed("pam-totp")
-    left = [p for p in files if os.path.lexists(p)]
+    run("apt-get", "purge", "-y", "-q", "pam-totp-web", "pam-totp", env=env)
+    assert not installed("pam-totp") and not installed("pam-totp-web")
+    left = [p for p in files + web_files if os.path.lexists(p)]
     assert left == [], left
     assert not os.path.exists("/usr/share/doc/pam-totp")
     # Kept on purpose: users' state (and central enrollments, if any) in the state directory, and

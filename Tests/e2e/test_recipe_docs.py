@@ -6,7 +6,7 @@ import re
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 README = open(os.path.join(ROOT, "README.md")).read()
 MAN = open(os.path.join(ROOT, "man", "pam_totp.8")).read()
-RECIPES = ["sshd-key-code", "sshd-password-code", "ocserv", "sudo", "login"]
+RECIPES = ["sshd-key-code", "sshd-password-code", "ocserv", "portal", "sudo", "login"]
 
 
 def auth_lines(text):
@@ -50,6 +50,7 @@ def test_each_recipe_checks_the_configuration_before_the_reload_and_ends_with_a_
         block = re.search(rf"<!-- recipe: {name} -->\n```sh\n(.*?)```", README, re.S).group(1)
         lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
         assert block.rstrip().splitlines()[-1].startswith("# check:"), f"{name} does not end with a check"
-        for test, reload in (("sshd -t", "systemctl reload ssh"), ("ocserv -t -c /etc/ocserv/ocserv.conf", "systemctl restart ocserv")):
+        for test, reload in (("sshd -t", "systemctl reload ssh"), ("ocserv -t -c /etc/ocserv/ocserv.conf", "systemctl restart ocserv"),
+                             ("nginx -t", "systemctl reload nginx")):
             if reload in lines:
                 assert test in lines[:lines.index(reload)], f"{name}: no `{test}` before `{reload}`"

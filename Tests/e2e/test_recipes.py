@@ -12,6 +12,15 @@ admin would, each done here with the real program instead:
   ocserv.conf with `tcp-port`, `udp-port` set to the port and `listen-host = 127.0.0.1`). That, and
   its log going to a file, is all that differs from the configuration the recipe made. Any other
   `systemctl` line fails the test: it would act on the real machine.
+- The portal's recipe: there is no systemd to run units here, so `systemctl enable --now
+  pam-totp-web-helper pam-totp-web` starts each installed unit's `ExecStart=` in the copy the way
+  systemd would, less the sandbox: after making its `RuntimeDirectory=` (owner, mode), with its
+  `UMask=`, as its `User=`, `Group=` and `SupplementaryGroups=`, with no capability and no new
+  privileges for a unit that has a `User=`; and `systemctl reload nginx` starts nginx with the enabled site only, its
+  `listen` lines moved to this test's ports on 127.0.0.1. Its check, `# check: https://NAME/`, loads
+  the login page over TLS (the recipe's certificate, NAME resolved to 127.0.0.1), logs the user in
+  with the password (the dashboard comes), and a wrong password is refused. The sandbox itself is
+  judged offline (Tests/integration/test_install.py), since only systemd applies it.
 - `# check: …` lines are done with the real client in an 80×24 terminal (ssh, sudo, login,
   openconnect), answering the prompts the comment quotes, in that order, with the user's password
   and a code from oathtool; then a login with wrong codes must be refused.
@@ -20,9 +29,11 @@ Two substitutions: the user `alice` is a throwaway account (`pamtotp-alice`, mad
 removed after), and `server` is 127.0.0.1 with the test's port. The user's password and SSH key,
 and membership of the group `sudo` (made in the copy), are what the recipes take as given.
 """
+import html.parser
 import io
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -39,8 +50,14 @@ README = os.path.join(testbed.ROOT, "README.md")
 USER = "pamtotp-alice"
 SSH_PORT = ("PAMTOTP_SSH_PORT", 22022)
 OCSERV_PORT = ("PAMTOTP_OCSERV_PORT", 24443)
+PORTAL_PORT = ("PAMTOTP_PORTAL_RECIPE_PORT", 24480)
+PORTAL_HTTP_PORT = ("PAMTOTP_PORTAL_RECIPE_HTTP_PORT", 24481)
 INTERACTIVE_ENROLL = "pam-totp-setup enroll --user alice"
-SERVICES = {"systemctl reload ssh": "ssh", "systemctl restart ssh": "ssh", "systemctl restart ocserv": "ocserv"}
+SERVICES = {"systemctl reload ssh": "ssh", "systemctl restart ssh": "ssh", "systemctl restart ocserv": "ocserv",
+            "systemctl enable --now pam-totp-web-helper pam-totp-web": "portal", "systemctl reload nginx": "nginx"}
+# The units `systemctl enable --now` names, in the order systemd starts them (pam-totp-web is After= the helper),
+# with the socket each makes.
+PORTAL_UNITS = [("pam-totp-web-helper", "/run/pam-totp-web-helper/helper.sock"), ("pam-totp-web", "/run/pam-totp-web/http.sock")]
 
 
 def recipe(name):
@@ -138,6 +155,12 @@ class Recipe:
         assert child.exitstatus == 0, child.before
 
     def start(self, service):
+        if service == "portal":
+            for unit, socket_path in PORTAL_UNITS:
+                self.start_unit(unit, socket_path)
+            return
+        if service == "nginx":
+            return self.start_nginx()
         if service == "ssh":
             self.port = port(*SSH_PORT)
             command = ["/usr/sbin/sshd", "-D", "-o", f"ListenAddress=127.0.0.1:{self.port}", "-E", os.path.join(self.scratch, "sshd.log")]
@@ -161,11 +184,105 @@ class Recipe:
             time.sleep(0.05)
         raise AssertionError(f"{service} did not listen on {self.port}:\n{self.log()}")
 
+    def spawn_server(self, name, command):
+        log = open(os.path.join(self.scratch, f"{name}.out"), "a")
+        process = subprocess.Popen(self.host.argv(command), stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        self.servers.append(process)
+        return process
+
+    def unit(self, name):
+        """The installed unit's settings, the last value of each key (as systemd takes those used here)."""
+        text = open(self.host.path(f"/usr/local/lib/systemd/system/{name}.service")).read()
+        return dict(re.findall(r"(?m)^(\w+)=(.*)$", text))
+
+    def start_unit(self, name, socket_path):
+        """`systemctl start NAME`, less the sandbox (see the module's docstring)."""
+        unit = self.unit(name)
+        user = unit.get("User", "root")
+        group = unit.get("Group", user)
+        self.host.run(["install", "-d", "-m", unit.get("RuntimeDirectoryMode", "0755"), "-o", user, "-g", group,
+                       "/run/" + unit["RuntimeDirectory"]])
+        command = shlex.split(unit["ExecStart"])
+        if user == "root":
+            command = ["env", f"LD_PRELOAD={testbed.SYSLOG_CAPTURE}", f"SYSLOG_CAPTURE_FILE=/run/{name}.syslog", *command]
+        else:
+            groups = ",".join([group, *unit.get("SupplementaryGroups", "").split()])
+            command = ["setpriv", f"--reuid={user}", f"--regid={group}", f"--groups={groups}", "--inh-caps=-all",
+                       "--bounding-set=-all", "--no-new-privs", *command]
+        umask = unit.get("UMask", "0022")
+        process = self.spawn_server(name, ["env", "-i", f"PATH={stock_debian.PATH}", "LANG=C.UTF-8",
+                                           "sh", "-c", f'umask {umask} && exec "$@"', "sh", *command])
+        deadline = time.time() + 20
+        while not os.path.exists(self.host.path(socket_path)):
+            assert process.poll() is None, f"{name} exited at start:\n{self.log()}"
+            assert time.time() < deadline, f"{name} made no {socket_path}:\n{self.log()}"
+            time.sleep(0.05)
+
+    def enabled_site(self):
+        # Read in the copy: the link in sites-enabled is absolute, and from outside would lead to this host's /etc.
+        return self.host.run(["cat", "/etc/nginx/sites-enabled/pam-totp-web"]).stdout
+
+    def start_nginx(self):
+        """nginx with only the enabled portal site, each `listen` moved to 127.0.0.1 and a port of the test's."""
+        site = self.enabled_site()
+        self.port, http_port = port(*PORTAL_PORT), port(*PORTAL_HTTP_PORT)
+        moves = [(r"(?m)^\s*listen \[::\]:(443|80)\b.*\n", ""), (r"(?m)^(\s*)listen 443 ssl\b", rf"\g<1>listen 127.0.0.1:{self.port} ssl"),
+                 (r"(?m)^(\s*)listen 80;", rf"\g<1>listen 127.0.0.1:{http_port};")]
+        for pattern, replacement in moves:
+            site, count = re.subn(pattern, replacement, site)
+            assert count, f"the site has no line matching {pattern!r}"
+        with open(self.host.path("/run/pamtotp-portal-site.conf"), "w") as f:
+            f.write(site)
+        with open(self.host.path("/run/pamtotp-nginx.conf"), "w") as f:
+            f.write("user www-data;\npid /run/pamtotp-nginx.pid;\nerror_log stderr;\nevents {}\n"
+                    "http {\n    include /etc/nginx/mime.types;\n    access_log off;\n    include /run/pamtotp-portal-site.conf;\n}\n")
+        process = self.spawn_server("nginx", ["nginx", "-c", "/run/pamtotp-nginx.conf", "-g", "daemon off;"])
+        deadline = time.time() + 15
+        while True:
+            assert process.poll() is None, f"nginx exited at start:\n{self.log()}"
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return
+            assert time.time() < deadline, f"nginx did not listen on {self.port}:\n{self.log()}"
+            time.sleep(0.05)
+
+    def portal_check(self, url):
+        """The login page over TLS with the recipe's certificate, then the user's login, then a wrong password."""
+        name = re.fullmatch(r"https://([\w.-]+)/", url).group(1)
+        certificate = re.search(r"(?m)^\s*ssl_certificate\s+(\S+);", self.enabled_site())
+        base = f"https://{name}:{self.port}"
+
+        def curl(jar, *args):
+            proc = subprocess.run(["curl", "-sS", "--max-time", "30", "--resolve", f"{name}:{self.port}:127.0.0.1", "--cacert",
+                                   self.host.path(certificate.group(1)), "-c", jar, "-b", jar, "-D", "-", *args],
+                                  capture_output=True, text=True, timeout=60)
+            assert proc.returncode == 0, f"curl {args}: {proc.stderr}\n{self.log()}"
+            return proc.stdout
+
+        for password, works in ((self.user.password, True), ("Wr0ng-" + self.user.password, False)):
+            jar = os.path.join(self.scratch, f"cookies-{works}")
+            page = curl(jar, base + "/")
+            headers = page.split("\r\n\r\n", 1)[0].lower()
+            assert "strict-transport-security:" in headers and "content-security-policy:" in headers, headers
+            form = LoginForm()
+            form.feed(page)
+            assert form.found, f"no form#login on the page:\n{page}"
+            fields = [*form.hidden, ("account", self.user.name), ("password", password)]
+            data = [arg for key, value in fields for arg in ("--data-urlencode", f"{key}={value}")]
+            page = curl(jar, "-L", *data, base + "/login")
+            assert ('id="status"' in page) == works, f"login with {'the' if works else 'a wrong'} password:\n{page}\n{self.log()}"
+            if not works:
+                assert 'id="error"' in page, page
+
     def log(self):
         text = ""
         for name in sorted(os.listdir(self.scratch)):
             if name.endswith((".out", ".log")):
                 text += f"--- {name}\n" + open(os.path.join(self.scratch, name), errors="replace").read()
+        for unit, _ in PORTAL_UNITS:
+            syslog = self.host.path(f"/run/{unit}.syslog")
+            if os.path.exists(syslog):
+                text += f"--- {unit} (syslog)\n" + open(syslog, errors="replace").read()
         return text
 
     def spawn(self, argv):
@@ -208,6 +325,8 @@ class Recipe:
             child.sendline(code if "code" in text.lower() else self.user.password)
 
     def check(self, as_user, command, prompts):
+        if command.startswith("https://"):
+            return self.portal_check(command)
         assert prompts, f"the check {command!r} does not quote the prompts the user sees"
         assert any("code" in p.lower() for p in prompts), f"the check {command!r} shows no code prompt"
         assert self.key, "the recipe enrolled nobody the test can make codes for"
@@ -256,6 +375,25 @@ class Recipe:
                 except ProcessLookupError:
                     pass
         self.host.close()
+
+
+class LoginForm(html.parser.HTMLParser):
+    """The hidden fields (the CSRF token) of the page's form#login."""
+
+    def __init__(self):
+        super().__init__()
+        self.found, self.inside, self.hidden = False, False, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and attrs.get("id") == "login":
+            self.found = self.inside = True
+        elif tag == "input" and self.inside and attrs.get("type") == "hidden":
+            self.hidden.append((attrs.get("name", ""), attrs.get("value", "")))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
 
 
 @pytest.fixture
@@ -317,6 +455,21 @@ def test_sudo_password_then_code(run_recipe):
 
 def test_console_login_password_then_code(run_recipe):
     run_recipe("login")
+
+
+def test_self_service_portal(run_recipe):
+    """Issue 15: the portal as the README installs it: the user, the PAM service, the configuration,
+    a certificate, the nginx site enabled, both units started; then the page and a login through it."""
+    bed = run_recipe("portal")
+    assert os.path.exists(bed.host.path("/etc/pam.d/pam-totp-web"))
+    # The helper admitted the web process (SO_PEERCRED against the user the recipe made), which
+    # owns the helper's socket; nginx's group owns the web's.
+    helper_socket = os.stat(bed.host.path("/run/pam-totp-web-helper/helper.sock"))
+    web_user = bed.host.run(["id", "-u", "pam-totp-web"]).stdout.strip()
+    assert str(helper_socket.st_uid) == web_user and helper_socket.st_mode & 0o777 == 0o600
+    web_socket = os.stat(bed.host.path("/run/pam-totp-web/http.sock"))
+    assert web_socket.st_mode & 0o777 == 0o660
+    assert str(web_socket.st_gid) == bed.host.run(["getent", "group", "www-data"]).stdout.split(":")[2]
 
 
 def test_sshd_drop_ins_work_on_stock_sshd_config_and_appending_does_not():

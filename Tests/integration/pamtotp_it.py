@@ -34,7 +34,7 @@ PAM_AUTHINFO_UNAVAIL, PAM_CONV_ERR, PAM_IGNORE = 9, 19, 25
 
 USERS = {"alice": 2001, "bob": 2002, "carol": 2003}
 SUBCOMMANDS = {"enroll", "status", "recovery-codes", "show", "reset", "devices", "forget", "unlock", "import-google-authenticator",
-               "store"}
+               "store", "web-helper"}
 KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 

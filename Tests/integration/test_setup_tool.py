@@ -320,7 +320,7 @@ HELP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "help")
 
 @pytest.mark.parametrize("command", ["", "enroll", "status", "recovery-codes", "show", "reset", "devices", "forget",
                                      "unlock", "import-google-authenticator", "store", "store init", "store import",
-                                     "store export"])
+                                     "store export", "web-helper"])
 def test_help_text_snapshot(command):
     """Every subcommand has --help; changes to it are deliberate (update Tests/integration/help/)."""
     args = [SETUP, *command.split(), "--help"]

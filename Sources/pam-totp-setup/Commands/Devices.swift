@@ -15,8 +15,7 @@ struct Devices: ParsableCommand {
     func run() throws {
         let target = try common.resolve()
         let enrollment = try target.enrollment()
-        let now = Int64(time(nil))
-        let devices = try target.withState { try $0.read() }.devices.filter { $0.enrollment == enrollment.identifier && $0.expires > now }
+        let devices = try rememberedDevices(target, enrollment)
         if json {
             print(
                 JSON.render([
@@ -39,4 +38,11 @@ struct Devices: ParsableCommand {
             for d in devices { print("  \(d.device)  since \(UTCTimestamp.format(d.created))  until \(UTCTimestamp.format(d.expires))") }
         }
     }
+}
+
+/// The devices that may skip the code now: those remembered under this enrollment, not expired
+/// (`devices`, and the portal's `STATUS`). Root only: they are in the module's state.
+func rememberedDevices(_ target: Target, _ enrollment: Enrollment) throws -> [RememberedDevice] {
+    let now = Int64(time(nil))
+    return try target.withState { try $0.read() }.devices.filter { $0.enrollment == enrollment.identifier && $0.expires > now }
 }

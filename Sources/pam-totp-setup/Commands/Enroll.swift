@@ -77,9 +77,7 @@ struct Enroll: ParsableCommand {
         let parameters = OTPParameters(algorithm: HashAlgorithm(name: algorithm) ?? .sha1, digits: digits, period: period)
         let secret = try key.map(Self.decodeKey) ?? Crypto.randomSecret(20)
         let issuerName = issuer ?? target.issuer
-        var enrollment = Enrollment(parameters: parameters, secret: secret, created: Int64(time(nil)))
-        enrollment.issuer = issuerName
-        enrollment.id = try Enrollment.newID()
+        var enrollment = try makeEnrollment(secret: secret, parameters: parameters, issuer: issuerName)
         if hotp {
             enrollment.type = .hotp
             enrollment.counter = counter
@@ -109,9 +107,7 @@ struct Enroll: ParsableCommand {
             enrollment.counter = used + 1
         }
 
-        let codes = try RecoveryCode.generate(count: recoveryCodes)
-        enrollment.recovery = recoveryCodes > 0 ? try RecoverySet.make(codes: codes) : nil
-        try target.place.write(enrollment)
+        let codes = try saveWithNewRecoveryCodes(enrollment, count: recoveryCodes, target: target)
 
         if json {
             print(

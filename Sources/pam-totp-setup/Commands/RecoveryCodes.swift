@@ -22,13 +22,11 @@ struct RecoveryCodes: ParsableCommand {
 
     func run() throws {
         let target = try common.resolve()
-        var enrollment = try target.enrollment()
+        let enrollment = try target.enrollment()
         try protectStandardOutput()
         let out = Output(json: json)
         try proveHolding(target, enrollment, allowRecovery: true, out: out)
-        let codes = try RecoveryCode.generate(count: count)
-        enrollment.recovery = try RecoverySet.make(codes: codes)
-        try target.place.write(enrollment)
+        let codes = try saveWithNewRecoveryCodes(enrollment, count: count, target: target)
         if json {
             print(JSON.render([("user", .string(target.name)), ("recovery_codes", .array(codes.map(JSON.string)))]))
         } else {

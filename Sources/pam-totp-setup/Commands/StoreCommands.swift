@@ -18,7 +18,7 @@ private func storeSettings(_ common: CommonOptions) throws -> (ModuleOptions, Mo
     guard geteuid() == 0 else { throw SetupError("the store's file is root's: run this as root") }
     let options = try common.siteOptions()
     guard let settings = options.store else {
-        throw SetupError("no store: give --store FILE, or set store= in \(common.config)")
+        throw SetupError("no store: give --store FILE, or set store= in \(common.site.config)")
     }
     return (options, settings)
 }

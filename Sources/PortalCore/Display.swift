@@ -1,0 +1,137 @@
+import PortalProtocol
+
+/// How the pages show what the helper answered.
+public enum Display {
+    /// A Base32 secret in groups of four, as apps and the university guides show it: `JBSW Y3DP EHPK 3PXP`.
+    public static func groupSecret(_ secret: String) -> String {
+        var groups: [String] = []
+        var current = ""
+        for character in secret where character != " " && character != "=" {
+            current.append(character)
+            if current.count == 4 {
+                groups.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { groups.append(current) }
+        return groups.joined(separator: " ")
+    }
+
+    /// The recovery codes of an `OK recovery=CODE,CODE,…`: each made of letters, digits and dashes.
+    public static func recoveryCodes(_ message: PortalMessage) -> [String]? {
+        guard let list = message["recovery"] else { return nil }
+        let codes = list.split(separator: ",").map(String.init)
+        guard !codes.isEmpty, codes.count <= 100,
+            codes.allSatisfy({ $0.utf8.count <= 64 && $0.utf8.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") } })
+        else { return nil }
+        return codes
+    }
+
+    /// The text file of `/recovery-codes.txt`: a title, a note, the date, then one code a line (CRLF,
+    /// so that Windows' Notepad shows the lines too).
+    public static func recoveryFile(codes: [String], account: String, date: String, language: Language) -> String {
+        var lines = [
+            Message(.recoveryFileTitle, ["account": account]).text(in: language),
+            Message(.recoveryFileDate, ["date": date]).text(in: language),
+            Message(.recoveryFileNote).text(in: language),
+            "",
+        ]
+        lines += codes
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// `2026-11-30 16:40 JST`: Unix seconds shown at a UTC offset (the server's time zone).
+    public static func date(_ seconds: Int64, offset: Int64, zone: String) -> String {
+        let (local, overflow) = seconds.addingReportingOverflow(offset)
+        guard !overflow else { return "?" }
+        let days = local >= 0 ? local / 86400 : (local - 86399) / 86400
+        let secondOfDay = local - days * 86400
+        let (year, month, day) = civil(fromDays: days)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let text = "\(year)-\(two(month))-\(two(day)) \(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60))"
+        return zone.isEmpty ? text : text + " " + zone
+    }
+
+    /// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
+
+/// A remembered device of `STATUS`'s `devices=DEVICE@CREATED@EXPIRES,…`.
+public struct RememberedDevice: Equatable, Sendable {
+    /// `address:192.0.2.7` or `key:SHA256:…`, as FORGET takes it back.
+    public var device: String
+    public var created: Int64
+    public var expires: Int64
+
+    public init(device: String, created: Int64, expires: Int64) {
+        self.device = device
+        self.created = created
+        self.expires = expires
+    }
+
+    /// The address of an `address:` device, or nil.
+    public var address: String? { device.hasPrefix("address:") ? String(device.dropFirst(8)) : nil }
+    /// The fingerprint of a `key:` device, or nil.
+    public var keyFingerprint: String? { device.hasPrefix("key:") ? String(device.dropFirst(4)) : nil }
+
+    /// Parses the list; nil if any entry is malformed. The times are the last two `@` fields.
+    public static func parseList(_ text: String) -> [RememberedDevice]? {
+        var devices: [RememberedDevice] = []
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count >= 3, let created = Int64(parts[parts.count - 2]), let expires = Int64(parts[parts.count - 1]) else {
+                return nil
+            }
+            let device = parts.dropLast(2).joined(separator: "@")
+            guard let checked = Input.device(device) else { return nil }
+            devices.append(RememberedDevice(device: checked, created: created, expires: expires))
+        }
+        return devices
+    }
+}
+
+/// The helper's `OK` answer to `STATUS`.
+public struct PortalStatus: Equatable, Sendable {
+    public var user: String
+    public var enrolled: Bool
+    public var type: String?
+    public var algorithm: String?
+    public var digits: Int?
+    public var period: Int?
+    public var created: Int64?
+    public var recoveryLeft: Int?
+    public var setupAllowed: Bool
+    public var devices: [RememberedDevice]
+
+    /// Nil when the answer is not a well-formed status.
+    public init?(_ message: PortalMessage) {
+        guard message.verb == "OK", let user = message["user"], Input.isSafeUserName(user) else { return nil }
+        guard let enrolled = message["enrolled"], enrolled == "yes" || enrolled == "no" else { return nil }
+        self.user = user
+        self.enrolled = enrolled == "yes"
+        type = message["type"].flatMap { ["totp", "hotp"].contains($0) ? $0 : nil }
+        algorithm = message["algorithm"].flatMap { ["SHA1", "SHA256", "SHA512"].contains($0) ? $0 : nil }
+        digits = message["digits"].flatMap { parseNumber($0) }
+        period = message["period"].flatMap { parseNumber($0) }
+        created = message["created"].flatMap { Int64($0) }
+        recoveryLeft = message["recovery-left"].flatMap { parseNumber($0) }
+        setupAllowed = message["setup-allowed"] == "yes"
+        guard let devices = RememberedDevice.parseList(message["devices"] ?? "") else { return nil }
+        self.devices = devices
+    }
+}
+
+/// Whether a login is recent enough for setup, delete and new recovery codes (`fresh_login`).
+public func isFresh(loginAt: Int64, now: Int64, freshSeconds: Int) -> Bool {
+    now >= loginAt && now - loginAt <= Int64(freshSeconds)
+}

@@ -1,0 +1,150 @@
+import Glibc
+import TOTPCore
+
+/// Writes one line to the system log (authpriv, as the module's lines are), tagged with the
+/// process's pid; never a password, code, secret, recovery code or URI.
+func helperLog(_ message: String) {
+    openlog("pam-totp-web-helper", LOG_PID, LOG_AUTHPRIV)
+    message.withCString { text in withVaList([text]) { vsyslog(LOG_NOTICE, "%s", $0) } }
+    closelog()
+}
+
+/// Set by the SIGTERM/SIGINT handler; the accept loop stops when it sees it.
+private var helperStopRequested: Int32 = 0
+
+/// The listening socket of `web-helper` and its children (docs/PORTAL.md, "Processes"): one forked
+/// child per connection, at most `maxChildren` at once. The parent stays single-threaded and never
+/// reads a request itself.
+struct HelperListener {
+    static let maxChildren = 64
+
+    let path: String
+    let webUID: uid_t
+    let settings: HelperSettings
+
+    /// Makes the socket: a stale socket file at `path` is removed, anything else there refuses to start.
+    func open() throws -> Int32 {
+        var info = stat()
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFSOCK else { throw SetupError("\(path) exists and is not a socket; not removing it") }
+            guard unlink(path) == 0 else { throw SetupError("cannot remove the stale socket \(path): \(String(cString: strerror(errno)))") }
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SetupError("socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(fd)
+            throw SetupError("--listen \(path): too long for a Unix socket")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        }
+        // Created 0600 (umask) so that nobody can connect before the owner is the web user.
+        let oldMask = umask(0o177)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        umask(oldMask)
+        guard bound == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw SetupError("cannot listen on \(path): \(reason)")
+        }
+        guard chmod(path, 0o600) == 0, chown(path, webUID, gid_t.max) == 0, listen(fd, SOMAXCONN) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            unlink(path)
+            throw SetupError("cannot prepare \(path): \(reason)")
+        }
+        return fd
+    }
+
+    /// Accepts connections until SIGTERM or SIGINT; then ends the children and removes the socket.
+    func run(_ listening: Int32) {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in helperStopRequested = 1 }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0  // no SA_RESTART: poll returns EINTR at once
+        sigaction(SIGTERM, &action, nil)
+        sigaction(SIGINT, &action, nil)
+        signal(SIGPIPE, SIG_IGN)
+        var children: Set<pid_t> = []
+        helperLog("listening on \(path) for uid \(webUID) and root")
+        while helperStopRequested == 0 {
+            reap(&children)
+            var poller = pollfd(fd: listening, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, 1000)
+            guard ready > 0 else { continue }
+            let connection = accept(listening, nil, nil)
+            guard connection >= 0 else { continue }
+            _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+            guard let peer = peerUID(connection), peer == 0 || peer == webUID else {
+                helperLog("refused a connection from uid \(peerUID(connection).map(String.init) ?? "unknown")")
+                close(connection)
+                continue
+            }
+            reap(&children)
+            guard children.count < Self.maxChildren else {
+                helperLog("refused a connection: \(Self.maxChildren) sessions are open already")
+                close(connection)
+                continue
+            }
+            let child = fork()
+            if child == 0 {
+                close(listening)
+                signal(SIGTERM, SIG_DFL)
+                signal(SIGINT, SIG_DFL)
+                serveChild(connection)
+            }
+            close(connection)
+            if child > 0 { children.insert(child) } else { helperLog("fork failed: \(String(cString: strerror(errno)))") }
+        }
+        helperLog("stopping: ending \(children.count) session\(children.count == 1 ? "" : "s")")
+        for child in children { kill(child, SIGTERM) }
+        for child in children { waitpid(child, nil, 0) }
+        close(listening)
+        unlink(path)
+    }
+
+    /// The child's whole life: one session, then exit (its memory, pending secret included, goes with it).
+    private func serveChild(_ connection: Int32) -> Never {
+        HelperSession(channel: HelperChannel(fd: connection), settings: settings).serve()
+        _exit(0)
+    }
+
+    /// Collects the children that ended, and logs those that did not end normally (a crash would
+    /// otherwise look like a session that just closed).
+    private func reap(_ children: inout Set<pid_t>) {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { return }
+            children.remove(pid)
+            // WIFSIGNALED and WTERMSIG, which are macros.
+            let signal = status & 0x7f
+            if signal != 0 && signal != 0x7f {
+                helperLog("session \(pid) was ended by signal \(signal)")
+            } else if status != 0 {
+                helperLog("session \(pid) exited with status \((status >> 8) & 0xff)")
+            }
+        }
+    }
+
+    /// The uid of the connected process (`SO_PEERCRED`).
+    private func peerUID(_ fd: Int32) -> uid_t? {
+        var credentials = PeerCredentials()
+        var length = socklen_t(MemoryLayout<PeerCredentials>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
+        return credentials.uid
+    }
+}
+
+/// `struct ucred` of <sys/socket.h>, which Glibc's Swift module leaves out (it needs _GNU_SOURCE):
+/// the same three 32-bit fields in the same order.
+private struct PeerCredentials {
+    var pid: pid_t = 0
+    var uid: uid_t = 0
+    var gid: gid_t = 0
+}
