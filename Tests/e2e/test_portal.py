@@ -7,6 +7,7 @@ One portal (and one ocserv, sharing its enrollments and state) serves the whole 
 its own throwaway user, so their codes and throttling do not meet. With PORTAL_SCREENSHOTS=docs/portal
 the steps are saved as the README's screenshots."""
 import os
+import time
 
 import pytest
 
@@ -208,9 +209,10 @@ def test_remembered_device_is_listed_and_forgotten(site):
         assert "127.0.0.1" not in browser.text("devices")
 
 
-# Last: the portal is restarted with a setup_networks that leaves 127.0.0.1 out.
+# Last: the portal is restarted with a setup_networks that leaves 127.0.0.1 out, and a fresh_login
+# of 2 seconds.
 def test_setup_is_refused_outside_setup_networks(site):
-    site.portal.restart(setup_networks="10.0.0.0/8, 192.0.2.0/24")
+    site.portal.restart(setup_networks="10.0.0.0/8, 192.0.2.0/24", fresh_login="2")
     user = site.user("pamtotp-pn")
     for lang in ("en", "ja"):
         with site.browser(lang) as browser:
@@ -231,3 +233,31 @@ def test_setup_is_refused_outside_setup_networks(site):
                                         headers={"X-Real-IP": "10.1.2.3", "X-Forwarded-For": "10.1.2.3"}))
     assert page.status < 500 and "otpauth://" not in page.body and not page.has_id("qr")
     assert not os.path.exists(os.path.join(site.bed.data, "users", user.name))
+
+
+def test_delete_after_fresh_login_asks_for_the_password_again(site):
+    user = site.user("pamtotp-pf")
+    recovery = site.enroll(user, KEY)["recovery_codes"]
+    with site.browser("en") as browser:
+        browser.login(user.name, user.password)
+        browser.enter_code(recovery[0])
+        if browser.has("remember-form"):
+            browser.answer_remember(yes=False)
+        assert browser.text("status") == "On"
+        time.sleep(3)
+        browser.fill("delete", code=recovery[1], confirm=True)
+        browser.submit("delete")
+        # Not deleted: the login form again, with the account filled in and read-only.
+        assert browser.has("login") and not browser.has("status"), browser.page_text()
+        account = browser.find("login").find_element("name", "account")
+        assert account.get_attribute("value") == user.name and account.get_attribute("readonly") is not None
+        browser.fill("login", password=user.password)
+        browser.submit("login")
+        if browser.has("code-form"):
+            browser.enter_code(recovery[1])
+            if browser.has("remember-form"):
+                browser.answer_remember(yes=False)
+        # Back on the dashboard, still enrolled: the deletion is asked again, not done behind the user's back.
+        assert browser.text("status") == "On", browser.page_text()
+        assert browser.has("delete")
+    assert os.path.exists(os.path.join(site.bed.data, "users", user.name))
