@@ -26,7 +26,7 @@ TEXT = {
         "failed": "The account, password or code is incorrect.",
         "cross-site": "sent from another site",
         "csrf": "The form has expired.",
-        "domain": "without the domain",
+        "domain": "the domain",
         "network": "Setup is not allowed from the network",
         "login": "Log in",
         "setup": "Begin setup",
