@@ -26,6 +26,7 @@ TEXT = {
         "failed": "The account, password or code is incorrect.",
         "cross-site": "sent from another site",
         "csrf": "The form has expired.",
+        "digits": "6 to 8 digits",
         "domain": "the domain",
         "network": "Setup is not allowed from the network",
         "login": "Log in",

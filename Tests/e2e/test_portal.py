@@ -209,6 +209,32 @@ def test_remembered_device_is_listed_and_forgotten(site):
         assert "127.0.0.1" not in browser.text("devices")
 
 
+def test_new_recovery_codes_after_a_current_code_replace_the_old_ones(site):
+    user = site.user("pamtotp-pc")
+    old = site.enroll(user, KEY)["recovery_codes"]
+    with site.browser("en") as browser:
+        browser.login(user.name, user.password)
+        browser.enter_code(old[0])
+        if browser.has("remember-form"):
+            browser.answer_remember(yes=False)
+        # A recovery code is not a current code: refused (by its form, before the helper), nothing changed.
+        browser.fill("new-codes", code=old[1])
+        browser.submit("new-codes")
+        assert TEXT["en"]["digits"] in browser.text("error"), browser.page_text()
+        assert browser.text("recovery-left") == "9"
+        # The code the app shows now (the enrollment used this step's): new codes, shown once.
+        browser.fill("new-codes", code=oathtool(KEY, offset=1))
+        browser.submit("new-codes")
+        new = browser.recovery_codes()
+        assert len(new) == 10 and not set(new) & set(old)
+        browser.submit("continue")
+        assert browser.text("status") == "On" and browser.text("recovery-left") == "10"
+    # ocserv, on the same state: the old codes are gone, the new ones work.
+    assert openconnect(site.ocserv, user, [user.password, old[2]])[1] is None
+    rc, cookie = openconnect(site.ocserv, user, [user.password, new[0]])
+    assert rc == 0 and cookie, site.bed.log()
+
+
 # Last: the portal is restarted with a setup_networks that leaves 127.0.0.1 out, and a fresh_login
 # of 2 seconds.
 def test_setup_is_refused_outside_setup_networks(site):
