@@ -317,7 +317,9 @@ class Portal:
         """Stops the portal, changes SETTINGS in its configuration, and starts it again."""
         self.stop()
         self.settings.update(settings)
-        for path in (self.helper_dir, self.http_dir, self.nginx_dir, os.path.join(self.dir, "tls")):
+        # nginx's directory (and its logs) stays; the sockets' directories are made again for the new
+        # web user.
+        for path in (self.helper_dir, self.http_dir, os.path.join(self.dir, "tls")):
             shutil.rmtree(path, ignore_errors=True)
         return self.start()
 
@@ -343,6 +345,19 @@ class Portal:
     def alive(self):
         """Whether every process of the portal still runs (none crashed)."""
         return all(d.process and d.process.poll() is None for d in self.daemons)
+
+    def log_text(self):
+        """Everything the portal's processes wrote (their logs, nginx's access and error logs) and the
+        module's syslog: where no password, code or secret may appear."""
+        text = ""
+        for name in os.listdir(self.dir):
+            if name.endswith(".log"):
+                text += open(os.path.join(self.dir, name), errors="replace").read()
+        for name in ("access.log", "error.log"):
+            path = os.path.join(self.nginx_dir, name)
+            if os.path.exists(path):
+                text += open(path, errors="replace").read()
+        return text + self.bed.log()
 
     def ssl_context(self):
         """A client TLS context that trusts only the throwaway CA."""

@@ -16,6 +16,15 @@ from portal_support import CONTACT, CONTACT_JA, DOMAIN, ISSUER, TEXT, grouped, s
 from testbed import oathtool, openconnect, wait_for_step
 
 KEY = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+# Every secret the tests typed or read, for the last test: none may be in any log.
+SECRETS = {KEY}
+
+
+def enroll(site, user):
+    """Enrolls USER with KEY by the admin's tool; returns its JSON (recovery_codes among it)."""
+    result = site.enroll(user, KEY)
+    SECRETS.update(result["recovery_codes"])
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +75,7 @@ def first_time_setup(site, browser, user, lang, account=None, screenshots=True):
     browser.submit("verify-form")
     codes = browser.recovery_codes()
     assert len(codes) == 10 and len(set(codes)) == 10, browser.page_text()
+    SECRETS.update(codes + [parts["secret"], shown["secret"]])
     assert all(code in browser.find("recovery-text").get_attribute("value") for code in codes)
     download = site.client(lang)
     download.cookies = browser.cookies()
@@ -109,7 +119,7 @@ def test_first_time_setup_in_the_browser_then_openconnect_with_the_code(site, la
 
 def test_a_code_accepted_by_the_portal_is_refused_by_ocserv(site):
     user = site.user("pamtotp-pr")
-    site.enroll(user, KEY)
+    enroll(site, user)
     code = oathtool(KEY, offset=1)
     with site.browser("en") as browser:
         browser.login(user.name, user.password)
@@ -126,7 +136,7 @@ def test_a_code_accepted_by_the_portal_is_refused_by_ocserv(site):
 def test_lost_phone_recovery_code_then_delete_then_a_new_phone(site, lang):
     text = TEXT[lang]
     user = site.user(f"pamtotp-pb-{lang}")
-    recovery = site.enroll(user, KEY)["recovery_codes"]
+    recovery = enroll(site, user)["recovery_codes"]
     with site.browser(lang) as browser:
         # Without the phone: the login page links to what to do, with the configured contact.
         browser.open("/")
@@ -211,7 +221,7 @@ def test_remembered_device_is_listed_and_forgotten(site):
 
 def test_new_recovery_codes_after_a_current_code_replace_the_old_ones(site):
     user = site.user("pamtotp-pc")
-    old = site.enroll(user, KEY)["recovery_codes"]
+    old = enroll(site, user)["recovery_codes"]
     with site.browser("en") as browser:
         browser.login(user.name, user.password)
         browser.enter_code(old[0])
@@ -226,6 +236,7 @@ def test_new_recovery_codes_after_a_current_code_replace_the_old_ones(site):
         browser.fill("new-codes", code=oathtool(KEY, offset=1))
         browser.submit("new-codes")
         new = browser.recovery_codes()
+        SECRETS.update(new)
         assert len(new) == 10 and not set(new) & set(old)
         browser.submit("continue")
         assert browser.text("status") == "On" and browser.text("recovery-left") == "10"
@@ -263,7 +274,7 @@ def test_setup_is_refused_outside_setup_networks(site):
 
 def test_delete_after_fresh_login_asks_for_the_password_again(site):
     user = site.user("pamtotp-pf")
-    recovery = site.enroll(user, KEY)["recovery_codes"]
+    recovery = enroll(site, user)["recovery_codes"]
     with site.browser("en") as browser:
         browser.login(user.name, user.password)
         browser.enter_code(recovery[0])
@@ -287,3 +298,12 @@ def test_delete_after_fresh_login_asks_for_the_password_again(site):
         assert browser.text("status") == "On", browser.page_text()
         assert browser.has("delete")
     assert os.path.exists(os.path.join(site.bed.data, "users", user.name))
+
+
+def test_no_password_secret_or_code_in_any_log(site):
+    for user in site.bed.users:
+        SECRETS.add(user.password)
+    text = site.portal.log_text()
+    assert "POST /login" in text  # the logs were read
+    leaked = [secret for secret in SECRETS if secret in text]
+    assert not leaked, leaked
