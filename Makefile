@@ -56,14 +56,30 @@ C_HEADERS       := $(wildcard Sources/*/include/* Sources/CPAMTOTPShim/*/include
 # pgbouncer: the pooler of docs/SEVERAL-SERVERS.md (test_store_pooler.py, make bench), run by the tests on a
 # socket of their own; where systemd runs services, the package also starts Debian's default instance
 # (localhost:6432, no users), which nothing here uses.
+# chromium, chromium-driver: the portal's browser tests and make portal-demo, which run their own nginx master
+# on a scratch nginx.conf (tools/portal.py) in front of a headless Chromium; where systemd runs services, the
+# nginx package also starts Debian's default site on port 80, which nothing here uses or touches. fonts-ipafont-gothic: Japanese
+# pages readable in the screenshots (12 MB, against 91 MB for fonts-noto-cjk). libnss3-tools: certutil, with
+# which the browser trusts the tests' throwaway CA. pngquant: small screenshots in docs/portal. python3-pip:
+# installs selenium (below).
 DEB_PACKAGES := libpam0g-dev libssl-dev libqrencode-dev libpq-dev postgresql pgbouncer libstdc++-12-dev pamtester libpam-wrapper libnss-wrapper \
                 iproute2 oathtool zbar-tools libmagickcore-6.q16-6-extra libpam-google-authenticator gcc make \
                 binutils util-linux passwd python3 python3-pytest python3-pexpect valgrind faketime \
                 openssh-server openssh-client ocserv openconnect gnutls-bin sudo fail2ban \
-                debhelper lintian dpkg-dev fakeroot systemd-journal-remote tmux strace nginx curl systemd
+                debhelper lintian dpkg-dev fakeroot systemd-journal-remote tmux strace curl systemd \
+                nginx chromium chromium-driver fonts-ipafont-gothic libnss3-tools pngquant python3-pip
+
+# selenium (from PyPI, as issue 15 asks; Debian 12 has python3-selenium 4.8.3 of early 2023) and what it
+# imports, pinned by hash in Tests/e2e/portal-requirements.txt, go into .build-python with `pip install
+# --target`; tools/portal.py puts that directory on sys.path. So /usr/bin/python3 -m pytest imports selenium,
+# while Debian's Python stays as Debian made it: no --break-system-packages (which would put urllib3 2 in
+# /usr/local under every Python program of the system, PEP 668), and no venv to run the tests from. Like
+# the other .build-* directories, `make clean` keeps it. Nothing is downloaded when the tests run.
+PYTHON_DEPS := .build-python
+PYTHON_REQS := Tests/e2e/portal-requirements.txt
 
 .PHONY: all build deb deps check unit integration install uninstall clean format lint harness demo demo-auto fuzz bench bench-probe \
-        bench-tools
+        bench-tools portal-demo portal-demo-auto
 
 all: build
 
@@ -108,8 +124,13 @@ deps:
 	done; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
-	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	    flock /tmp/pamtotp-system.lock sh -c "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing"; \
 	else echo "all build and test packages are installed"; fi
+	@if cmp -s $(PYTHON_REQS) $(PYTHON_DEPS)/requirements.txt; then echo "selenium is installed in $(PYTHON_DEPS)"; else \
+	    rm -rf $(PYTHON_DEPS) && \
+	    flock /tmp/pamtotp-system.lock $(PYTHON) -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-cache-dir \
+	        --require-hashes --only-binary :all: --target $(PYTHON_DEPS) -r $(PYTHON_REQS) && \
+	    cp $(PYTHON_REQS) $(PYTHON_DEPS)/requirements.txt; fi
 
 # The C program the integration tests drive PAM with (pam_start_confdir and a scripted conversation).
 # libsyslog_capture.so is preloaded by the tests to read what the module and the tool log;
@@ -133,7 +154,7 @@ build/libaudit_off.so: Tests/harness/audit_off.c
 	mkdir -p build
 	cc -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
 
-check: lint build harness unit demo-auto deb integration
+check: lint build harness unit demo-auto portal-demo-auto deb integration
 
 # The Debian package (debian/), from the release build in build/ (debian/rules says why), staged in
 # build/deb/pam-totp-VERSION so that dpkg-buildpackage writes its results into build/deb/, not into
@@ -170,6 +191,16 @@ demo: build harness
 
 demo-auto: build harness
 	DEMO_AUTO=1 $(PYTHON) demo/demo.py
+
+# A throwaway self-service portal (docs/PORTAL.md) behind nginx with TLS on 127.0.0.1, with a throwaway
+# user: prints the URL, the account and its password, and the CA to trust; Ctrl-C removes everything.
+# PORTAL_DEMO_AUTO=1 walks it with a headless Chromium and oathtool as the person and the phone (part of
+# `make check`).
+portal-demo: build harness
+	$(PYTHON) demo/portal_demo.py
+
+portal-demo-auto: build harness
+	PORTAL_DEMO_AUTO=1 $(PYTHON) demo/portal_demo.py
 
 # The self-service portal (issue 15, pam-totp-web(8)). pam-totp-web goes to sbin, not bin: it is a
 # daemon that systemd starts as the user pam-totp-web, never a command a user runs (as nginx, sshd
