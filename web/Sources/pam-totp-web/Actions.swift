@@ -279,7 +279,7 @@ extension Portal {
         guard info.form["remember"] == "yes" else { return Reply.redirect("/") }
         guard let answer = await ask(session, PortalMessage("REMEMBER")) else { return loginLost(session, token) }
         guard answer.verb == "OK" else { return helperRefused(session, token, answer, purpose: nil) }
-        if let until = answer["until"].flatMap({ Int64($0) }) {
+        if let until = Display.unixTime(answer["until"]) {
             session.notices.append(Message(.noticeRemembered, ["date": date(until)]))
         }
         return Reply.redirect("/")

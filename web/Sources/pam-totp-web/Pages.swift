@@ -45,6 +45,7 @@ extension Portal {
     }
 
     func date(_ seconds: Int64) -> String {
+        guard Display.timeRange.contains(seconds) else { return "?" }
         let zone = System.localZone(at: seconds)
         return Display.date(seconds, offset: zone.offset, zone: zone.zone)
     }
