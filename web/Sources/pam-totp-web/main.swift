@@ -3,6 +3,7 @@
 // `pam-totp-setup web-helper`, over one Unix-socket connection per browser session.
 import Glibc
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Mustache
 import PortalCore
@@ -134,6 +135,9 @@ let helperPath = config.helper
 let socketGroup = config.socketGroup
 let application = Application(
     responder: CallbackResponder<BasicRequestContext> { request, _ in await portal.respond(to: request) },
+    // A connection idle for 30 seconds (no request in progress) is closed: idle or half-sent
+    // requests cannot hold connections open for ever. nginx opens a new one when it needs to.
+    server: .http1(configuration: HTTP1Channel.Configuration(idleTimeout: .seconds(30))),
     configuration: ApplicationConfiguration(address: address, serverName: nil),
     onServerRunning: { _ in
         if case .unix(let path) = listen, let problem = System.secureSocket(path, group: socketGroup) {
