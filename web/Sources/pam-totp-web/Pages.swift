@@ -34,7 +34,8 @@ extension Portal {
         }
         guard let html = library.render(context, withTemplate: template) else {
             System.writeError("template \(template) is missing")
-            return Reply(status: .internalServerError, contentType: "text/plain; charset=utf-8", body: Array("Internal error\n".utf8))
+            let text = Message(.errInternal).text(in: language) + "\n"
+            return Reply(status: .internalServerError, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
         }
         return Reply(status: status, body: Array(html.utf8))
     }
