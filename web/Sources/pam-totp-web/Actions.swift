@@ -20,19 +20,19 @@ extension Portal {
         switch Input.account(info.form["account"] ?? "", domains: config.domains) {
         case .success(let name): user = name
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect(back)
         }
         if !isAgain { session.lastAccount = user }
         if isAgain && user != session.user {
-            session.errors.append(Message(.errReauthAccount))
+            session.errors.add(Message(.errReauthAccount))
             return Reply.redirect(back)
         }
         let password: String
         switch Input.password(info.form["password"] ?? "") {
         case .success(let text): password = text
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect(back)
         }
         let connection: HelperConnection
@@ -40,7 +40,7 @@ extension Portal {
             connection = try await HelperConnection.connect(path: config.helper)
         } catch {
             System.writeError("cannot connect to the helper at \(config.helper): \(error)")
-            session.errors.append(Message(.errUnavailable))
+            session.errors.add(Message(.errUnavailable))
             return Reply.redirect(back)
         }
         session.track(connection)
@@ -55,14 +55,14 @@ extension Portal {
     /// `POST /login/code`: the code or a recovery code, as the module's prompt asked.
     func postLoginCode(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
         guard let login = session.login, login.step == .code else {
-            session.errors.append(Message(.errState))
+            session.errors.add(Message(.errState))
             return Reply.redirect("/")
         }
         let code: String
         switch Input.codeOrRecovery(info.form["code"] ?? "") {
         case .success(let text): code = text
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect("/login/code")
         }
         return await answer(info, session, token, login, code)
@@ -71,7 +71,7 @@ extension Portal {
     /// `POST /login/remember`: the answer to "Skip the code on this device?" (no unless yes).
     func postLoginRemember(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
         guard let login = session.login, case .remember = login.step else {
-            session.errors.append(Message(.errState))
+            session.errors.add(Message(.errState))
             return Reply.redirect("/")
         }
         return await answer(info, session, token, login, info.form["remember"] == "yes" ? "yes" : "no")
@@ -122,7 +122,8 @@ extension Portal {
                 session.notices += notices
                 return await loginSucceeded(info, session, token, connection: connection, user: user)
             case .failed(let text):
-                return loginFailed(session, token, connection, [text] + errors + notices)
+                // The reason last: a page keeps only the newest few messages.
+                return loginFailed(session, token, connection, errors + notices + [text])
             }
         }
         return loginFailed(session, token, connection, [Message(.errUnavailable)])
@@ -167,7 +168,7 @@ extension Portal {
                 await connection.bye()
                 session.drop(connection)
                 _ = updateKind(session, token)
-                session.errors.append(Message(.errBusy))
+                session.errors.add(Message(.errBusy))
                 return Reply.redirect("/")
             }
         }
@@ -181,7 +182,7 @@ extension Portal {
         case .setup:
             reply = await beginSetup(session, newToken)
         case .newCodes, .delete:
-            session.notices.append(Message(.noticeReauthDone))
+            session.notices.add(Message(.noticeReauthDone))
             reply = Reply.redirect("/")
         case nil:
             reply = Reply.redirect("/")
@@ -221,7 +222,7 @@ extension Portal {
         case .loginLost:
             return loginLost(session, token)
         case .show(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect("/")
         }
     }
@@ -235,14 +236,14 @@ extension Portal {
     /// `POST /setup/verify`: saves the enrollment when the code verifies.
     func postVerify(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
         guard session.user != nil, session.setupStarted else {
-            session.errors.append(Message(.errNoPending))
+            session.errors.add(Message(.errNoPending))
             return Reply.redirect("/")
         }
         let code: String
         switch Input.code(info.form["code"] ?? "") {
         case .success(let digits): code = digits
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect("/setup/code")
         }
         guard let answer = await ask(session, PortalMessage("SETUP-VERIFY", [("code", code)])) else { return loginLost(session, token) }
@@ -250,18 +251,18 @@ extension Portal {
             session.setupStarted = false
             session.setupMismatch = false
             guard let codes = Display.recoveryCodes(answer) else {
-                session.errors.append(Message(.errUnavailable))
+                session.errors.add(Message(.errUnavailable))
                 return Reply.redirect("/")
             }
             session.heldCodes = codes
             session.rememberOffered = true
-            session.notices.append(Message(.noticeSetupDone))
+            session.notices.add(Message(.noticeSetupDone))
             return Reply.redirect("/setup/done")
         }
         switch answer["reason"] {
         case "mismatch", "throttled", "locked":
             session.setupMismatch = true
-            session.errors.append(HelperText.error(answer))
+            session.errors.add(HelperText.error(answer))
             return Reply.redirect("/setup/code")
         case "no-pending":
             session.setupStarted = false
@@ -280,7 +281,7 @@ extension Portal {
         guard let answer = await ask(session, PortalMessage("REMEMBER")) else { return loginLost(session, token) }
         guard answer.verb == "OK" else { return helperRefused(session, token, answer, purpose: nil) }
         if let until = Display.unixTime(answer["until"]) {
-            session.notices.append(Message(.noticeRemembered, ["date": date(until)]))
+            session.notices.add(Message(.noticeRemembered, ["date": date(until)]))
         }
         return Reply.redirect("/")
     }
@@ -294,7 +295,7 @@ extension Portal {
         switch Input.code(info.form["code"] ?? "") {
         case .success(let digits): code = digits
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect("/")
         }
         guard isFresh(loginAt: session.loginAt, now: System.monotonicSeconds(), freshSeconds: config.freshLogin) else {
@@ -303,12 +304,12 @@ extension Portal {
         guard let answer = await ask(session, PortalMessage("RECOVERY-NEW", [("code", code)])) else { return loginLost(session, token) }
         guard answer.verb == "OK" else { return helperRefused(session, token, answer, purpose: .newCodes) }
         guard let codes = Display.recoveryCodes(answer) else {
-            session.errors.append(Message(.errUnavailable))
+            session.errors.add(Message(.errUnavailable))
             return Reply.redirect("/")
         }
         session.heldCodes = codes
         session.rememberOffered = false
-        session.notices.append(Message(.noticeNewCodes))
+        session.notices.add(Message(.noticeNewCodes))
         return Reply.redirect("/recovery-codes")
     }
 
@@ -319,11 +320,11 @@ extension Portal {
         switch Input.codeOrRecovery(info.form["code"] ?? "") {
         case .success(let text): code = text
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect("/")
         }
         guard info.form["confirm"] == "yes" else {
-            session.errors.append(Message(.errConfirmDelete))
+            session.errors.add(Message(.errConfirmDelete))
             return Reply.redirect("/")
         }
         guard isFresh(loginAt: session.loginAt, now: System.monotonicSeconds(), freshSeconds: config.freshLogin) else {
@@ -331,7 +332,7 @@ extension Portal {
         }
         guard let answer = await ask(session, PortalMessage("DELETE", [("code", code)])) else { return loginLost(session, token) }
         guard answer.verb == "OK" else { return helperRefused(session, token, answer, purpose: .delete) }
-        session.notices.append(Message(.noticeDeleted))
+        session.notices.add(Message(.noticeDeleted))
         return Reply.redirect("/")
     }
 
@@ -339,12 +340,12 @@ extension Portal {
     func postForget(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
         guard session.user != nil else { return Reply.redirect("/") }
         guard let device = Input.device(info.form["device"] ?? "") else {
-            session.errors.append(Message(.errNoSuchDevice))
+            session.errors.add(Message(.errNoSuchDevice))
             return Reply.redirect("/")
         }
         guard let answer = await ask(session, PortalMessage("FORGET", [("device", device)])) else { return loginLost(session, token) }
         guard answer.verb == "OK" else { return helperRefused(session, token, answer, purpose: nil) }
-        session.notices.append(Message(.noticeDeviceForgotten))
+        session.notices.add(Message(.noticeDeviceForgotten))
         return Reply.redirect("/")
     }
 
@@ -357,7 +358,7 @@ extension Portal {
         _ = store.withLock { $0.remove(token) }
         session.terminate()
         let (fresh, newToken) = newSession(info)
-        if wasLoggedIn { fresh.notices.append(Message(.noticeLoggedOut)) }
+        if wasLoggedIn { fresh.notices.add(Message(.noticeLoggedOut)) }
         return withCookie(Reply.redirect("/"), newToken)
     }
 }

@@ -20,10 +20,11 @@ extension Portal {
         context["isJapanese"] = language == .ja
         context["t"] = Catalog.table(language)
         context["csrf"] = session?.csrf ?? ""
-        let errors = ((session?.errors ?? []) + extraErrors).map { $0.text(in: language) }
-        let notices = (session?.notices ?? []).map { $0.text(in: language) }
-        session?.errors = []
-        session?.notices = []
+        var shown = PendingMessages()
+        shown.add(session?.errors.take() ?? [])
+        shown.add(extraErrors)
+        let errors = shown.items.map { $0.text(in: language) }
+        let notices = (session?.notices.take() ?? []).map { $0.text(in: language) }
         context["errors"] = errors
         context["hasErrors"] = !errors.isEmpty
         context["notices"] = notices
@@ -145,7 +146,7 @@ extension Portal {
             let issuer = answer["issuer"], let account = answer["account"]
         else {
             session.setupStarted = false
-            session.errors.append(answer.verb == "ERR" ? HelperText.error(answer) : Message(.errUnavailable))
+            session.errors.add(answer.verb == "ERR" ? HelperText.error(answer) : Message(.errUnavailable))
             return nil
         }
         return ["secret": Display.groupSecret(secret), "issuer": issuer, "accountName": account, "qrSize": 288]

@@ -230,7 +230,7 @@ final class Portal: Sendable {
         }
         guard create || expired else { return Reply.redirect("/") }
         let (session, token) = newSession(info)
-        if expired { session.errors.append(Message(.errSessionExpired)) }
+        if expired { session.errors.add(Message(.errSessionExpired)) }
         guard create else { return withCookie(Reply.redirect("/"), token) }
         _ = await session.lock.acquire()
         let reply = await body(session, token)
@@ -253,7 +253,7 @@ final class Portal: Sendable {
             } else if let csrf = info.form["csrf"], Token.equal(csrf, session.csrf) {
                 reply = await body(session, token)
             } else {
-                session.errors.append(Message(.errCSRF))
+                session.errors.add(Message(.errCSRF))
                 reply = Reply.redirect("/")
             }
             await session.lock.release()
@@ -265,7 +265,7 @@ final class Portal: Sendable {
         }
         // No session (a form from before a restart, or without cookies), or an expired one.
         let (session, token) = newSession(info)
-        session.errors.append(Message(info.token == nil ? .errCSRF : .errSessionExpired))
+        session.errors.add(Message(info.token == nil ? .errCSRF : .errSessionExpired))
         return withCookie(Reply.redirect("/"), token)
     }
 
@@ -302,7 +302,7 @@ final class Portal: Sendable {
     func loginLost(_ session: WebSession, _ token: String) -> Reply {
         session.resetToAnonymous()
         _ = updateKind(session, token)
-        session.errors.append(Message(.errSessionExpired))
+        session.errors.add(Message(.errSessionExpired))
         return Reply.redirect("/")
     }
 

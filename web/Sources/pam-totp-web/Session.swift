@@ -69,8 +69,9 @@ final class WebSession: @unchecked Sendable {
     var lastAccount = ""
     /// The recovery codes just shown, for the download; dropped when the user moves on.
     var heldCodes: [String]?
-    var errors: [Message] = []
-    var notices: [Message] = []
+    /// Shown by the next page: the newest few, none twice.
+    var errors = PendingMessages()
+    var notices = PendingMessages()
 
     /// Every open connection of the session, so that `terminate()` can end them from any thread.
     private let connections = Mutex<[ObjectIdentifier: HelperConnection]>([:])
