@@ -254,7 +254,7 @@ extension Portal {
                 session.errors.add(Message(.errUnavailable))
                 return Reply.redirect("/")
             }
-            session.heldCodes = codes
+            session.holdCodes(codes)
             session.rememberOffered = true
             session.notices.add(Message(.noticeSetupDone))
             return Reply.redirect("/setup/done")
@@ -276,7 +276,7 @@ extension Portal {
     func postSetupRemember(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
         guard session.user != nil, session.rememberOffered else { return Reply.redirect("/") }
         session.rememberOffered = false
-        session.heldCodes = nil
+        session.dropCodes()
         guard info.form["remember"] == "yes" else { return Reply.redirect("/") }
         guard let answer = await ask(session, PortalMessage("REMEMBER")) else { return loginLost(session, token) }
         guard answer.verb == "OK" else { return helperRefused(session, token, answer, purpose: nil) }
@@ -307,7 +307,7 @@ extension Portal {
             session.errors.add(Message(.errUnavailable))
             return Reply.redirect("/")
         }
-        session.heldCodes = codes
+        session.holdCodes(codes)
         session.rememberOffered = false
         session.notices.add(Message(.noticeNewCodes))
         return Reply.redirect("/recovery-codes")

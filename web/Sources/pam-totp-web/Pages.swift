@@ -14,6 +14,8 @@ extension Portal {
         _ template: String, _ language: Language, _ session: WebSession?, _ values: [String: Any] = [:], extraErrors: [Message] = [],
         status: HTTPResponse.Status = .ok
     ) -> Reply {
+        // Recovery codes are shown once: any other page drops them.
+        if let session, !HeldCodes.survive(rendering: template) { session.dropCodes() }
         var context = values
         context["lang"] = language.rawValue
         context["isEnglish"] = language == .en
@@ -62,7 +64,7 @@ extension Portal {
     }
 
     func dashboard(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
-        session.heldCodes = nil
+        session.dropCodes()
         session.rememberOffered = false
         guard let answer = await ask(session, PortalMessage("STATUS")) else { return loginLost(session, token) }
         guard answer.verb == "OK", let status = PortalStatus(answer) else {
@@ -192,7 +194,9 @@ extension Portal {
 
     /// `GET /setup/done` and `GET /recovery-codes`: the codes just made, shown once.
     func recoveryPage(_ info: RequestInfo, _ session: WebSession, afterSetup: Bool) -> Reply {
-        guard session.user != nil, let codes = session.heldCodes, session.rememberOffered == afterSetup else { return Reply.redirect("/") }
+        guard session.user != nil, let codes = session.heldCodes(), session.rememberOffered == afterSetup else {
+            return Reply.redirect("/")
+        }
         return render(
             "recovery", info.language, session,
             [
@@ -202,9 +206,10 @@ extension Portal {
             ])
     }
 
-    /// `GET /recovery-codes.txt`: only while the codes just shown are held.
+    /// `GET /recovery-codes.txt`: only while the codes just shown are held (until another page, at
+    /// most ten minutes).
     func recoveryFile(_ info: RequestInfo, _ session: WebSession) -> Reply {
-        guard let user = session.user, let codes = session.heldCodes else { return notFound(info) }
+        guard let user = session.user, let codes = session.heldCodes() else { return notFound(info) }
         let text = Display.recoveryFile(codes: codes, account: user, date: date(System.wallSeconds()), language: info.language)
         return Reply(contentType: "text/plain; charset=utf-8", body: Array(text.utf8), attachment: "recovery-codes.txt")
     }

@@ -67,8 +67,6 @@ final class WebSession: @unchecked Sendable {
     var rememberOffered = false
     /// The account of the last login tried, so that the login form after a failure is not empty.
     var lastAccount = ""
-    /// The recovery codes just shown, for the download; dropped when the user moves on.
-    var heldCodes: [String]?
     /// Shown by the next page: the newest few, none twice.
     var errors = PendingMessages()
     var notices = PendingMessages()
@@ -76,6 +74,9 @@ final class WebSession: @unchecked Sendable {
     /// Every open connection of the session, so that `terminate()` can end them from any thread.
     private let connections = Mutex<[ObjectIdentifier: HelperConnection]>([:])
     private let terminated = Mutex(false)
+    /// The recovery codes just made, for their page and the download: dropped when another page is
+    /// shown, and after ten minutes (by the sweeper too, outside the lock).
+    private let held = Mutex<HeldCodes?>(nil)
 
     init(csrf: String) {
         self.csrf = csrf
@@ -104,6 +105,33 @@ final class WebSession: @unchecked Sendable {
         for connection in open { connection.shutdown() }
     }
 
+    func holdCodes(_ codes: [String]) {
+        held.withLock { $0 = HeldCodes(codes, now: System.monotonicSeconds()) }
+    }
+
+    /// The codes while they may be shown or downloaded; expired ones are dropped.
+    func heldCodes() -> [String]? {
+        let now = System.monotonicSeconds()
+        return held.withLock { held in
+            guard let codes = held, codes.isLive(now: now) else {
+                held = nil
+                return nil
+            }
+            return codes.codes
+        }
+    }
+
+    func dropCodes() {
+        held.withLock { $0 = nil }
+    }
+
+    /// Drops the codes once they are too old (the sweeper, for sessions nobody uses any more).
+    func expireCodes(now: Int64) {
+        held.withLock { held in
+            if let codes = held, !codes.isLive(now: now) { held = nil }
+        }
+    }
+
     /// Forgets the login: what is left is an anonymous session.
     func resetToAnonymous() {
         drop(helper)
@@ -115,7 +143,7 @@ final class WebSession: @unchecked Sendable {
         setupStarted = false
         setupMismatch = false
         rememberOffered = false
-        heldCodes = nil
+        dropCodes()
     }
 
     var kind: SessionKind {
