@@ -14,7 +14,8 @@ extension Portal {
         if let login = session.login {
             session.drop(login.connection)
             session.login = nil
-            if !isAgain { _ = updateKind(session, token) }
+            session.setWaiting(nil)
+            store.withLock { $0.endLogin(token, loggedIn: false) }
         }
         let user: String
         switch Input.account(info.form["account"] ?? "", domains: config.domains) {
@@ -35,11 +36,18 @@ extension Portal {
             session.errors.add(message)
             return Reply.redirect(back)
         }
+        // The login's helper connection is counted before it is opened: beyond the caps, "busy".
+        switch store.withLock({ $0.beginLogin(token, now: System.monotonicSeconds()) }) {
+        case .admitted: break
+        case .busy: return busyPage(info, session)
+        case .gone: return Reply.redirect("/")
+        }
         let connection: HelperConnection
         do {
             connection = try await HelperConnection.connect(path: config.helper)
         } catch {
             System.writeError("cannot connect to the helper at \(config.helper): \(error)")
+            store.withLock { $0.endLogin(token, loggedIn: false) }
             session.errors.add(Message(.errUnavailable))
             return Reply.redirect(back)
         }
@@ -47,6 +55,8 @@ extension Portal {
         do {
             try await connection.send(PortalMessage("LOGIN", [("user", user), ("rhost", info.client), ("password", password)]))
         } catch {
+            // The helper closes a connection beyond its max_sessions at once.
+            if error == .closed { return loginBusy(info, session, token, connection) }
             return loginFailed(session, token, connection, [Message(.errUnavailable)])
         }
         return await conversation(info, session, token, connection: connection, user: user, answered: false)
@@ -79,6 +89,12 @@ extension Portal {
 
     func answer(_ info: RequestInfo, _ session: WebSession, _ token: String, _ login: LoginInProgress, _ value: String) async -> Reply {
         session.login = nil
+        // A login that waited longer than answer_timeout was dropped by the sweeper.
+        let waiting = store.withLock { store in
+            session.setWaiting(nil)
+            return store.loginAnswered(token)
+        }
+        guard waiting else { return loginFailed(session, token, login.connection, [Message(.errSessionExpired)]) }
         do {
             try await login.connection.send(PortalMessage("ANSWER", [("value", value)]))
         } catch {
@@ -94,11 +110,13 @@ extension Portal {
         var errors: [Message] = []
         var notices: [Message] = []
         // A login relays a handful of lines; a helper that writes more is not followed further.
-        for _ in 0..<32 {
+        for index in 0..<32 {
             let message: PortalMessage
             do {
                 message = try await connection.receive()
             } catch {
+                // The helper closes a connection beyond its max_sessions without a word.
+                if !answered && index == 0 && error == .closed { return loginBusy(info, session, token, connection) }
                 // After an answer, a closed connection is most often the helper's own timeout.
                 let closed = error == .closed || error == .timeout
                 return loginFailed(session, token, connection, [Message(answered && closed ? .errSessionExpired : .errUnavailable)])
@@ -135,19 +153,35 @@ extension Portal {
         session.login = login
         session.errors += errors
         session.notices += notices
-        if session.user == nil { _ = updateKind(session, token) }
+        // From now on the sweeper closes the connection if the user does not answer in time.
+        let counted = store.withLock { store in
+            guard store.loginWaits(token, now: System.monotonicSeconds()) else { return false }
+            session.setWaiting(login.connection)
+            return true
+        }
+        guard counted else { return loginFailed(session, token, login.connection, [Message(.errSessionExpired)]) }
         return Reply.redirect(loginStepPath(session))
     }
 
     func loginFailed(_ session: WebSession, _ token: String, _ connection: HelperConnection, _ errors: [Message]) -> Reply {
+        endLogin(session, token, connection)
+        session.errors += errors
+        return Reply.redirect(session.user == nil ? "/" : "/login")
+    }
+
+    /// The helper refused the connection (it has max_sessions already): the busy page.
+    func loginBusy(_ info: RequestInfo, _ session: WebSession, _ token: String, _ connection: HelperConnection) -> Reply {
+        System.writeError("the helper closed a new connection at once: it has max_sessions sessions already")
+        endLogin(session, token, connection)
+        return busyPage(info, session)
+    }
+
+    /// The login's connection is closed and no longer counted.
+    func endLogin(_ session: WebSession, _ token: String, _ connection: HelperConnection) {
         session.drop(connection)
         session.login = nil
-        session.errors += errors
-        if session.user == nil {
-            _ = updateKind(session, token)
-            return Reply.redirect("/")
-        }
-        return Reply.redirect("/login")
+        session.setWaiting(nil)
+        store.withLock { $0.endLogin(token, loggedIn: false) }
     }
 
     func loginSucceeded(_ info: RequestInfo, _ session: WebSession, _ token: String, connection: HelperConnection, user: String) async
@@ -158,20 +192,12 @@ extension Portal {
             // A login again: the new connection is the fresh one; the old one ends.
             await old.bye()
             session.drop(old)
-            session.helper = connection
         } else {
             session.user = user
-            session.helper = connection
-            guard updateKind(session, token) else {
-                session.user = nil
-                session.helper = nil
-                await connection.bye()
-                session.drop(connection)
-                _ = updateKind(session, token)
-                session.errors.add(Message(.errBusy))
-                return Reply.redirect("/")
-            }
         }
+        session.helper = connection
+        // The login's connection is now the session's one (it was counted when the login began).
+        store.withLock { $0.endLogin(token, loggedIn: true) }
         session.loginAt = System.monotonicSeconds()
         session.csrf = Token.make()
         let newToken = rotate(token) ?? token

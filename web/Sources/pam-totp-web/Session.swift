@@ -73,6 +73,9 @@ final class WebSession: @unchecked Sendable {
 
     /// Every open connection of the session, so that `terminate()` can end them from any thread.
     private let connections = Mutex<[ObjectIdentifier: HelperConnection]>([:])
+    /// The connection of a login waiting for the user's answer, so that the sweeper can close it
+    /// after `answer_timeout` (from outside the lock; set and cleared under the store's lock).
+    private let waitingLogin = Mutex<HelperConnection?>(nil)
     private let terminated = Mutex(false)
     /// The recovery codes just made, for their page and the download: dropped when another page is
     /// shown, and after ten minutes (by the sweeper too, outside the lock).
@@ -103,6 +106,21 @@ final class WebSession: @unchecked Sendable {
             return Array(open.values)
         }
         for connection in open { connection.shutdown() }
+    }
+
+    /// The login waits for the user's answer on `connection` (nil: no longer).
+    func setWaiting(_ connection: HelperConnection?) {
+        waitingLogin.withLock { $0 = connection }
+    }
+
+    /// The login waited too long for the user: its connection ends now (the helper's child exits),
+    /// and the next request on the session finds it closed.
+    func abandonWaitingLogin() {
+        let connection = waitingLogin.withLock { waiting in
+            defer { waiting = nil }
+            return waiting
+        }
+        connection?.shutdown()
     }
 
     func holdCodes(_ codes: [String]) {
@@ -144,10 +162,6 @@ final class WebSession: @unchecked Sendable {
         setupMismatch = false
         rememberOffered = false
         dropCodes()
-    }
-
-    var kind: SessionKind {
-        if user != nil { return .loggedIn }
-        return login != nil ? .loggingIn : .anonymous
+        setWaiting(nil)
     }
 }

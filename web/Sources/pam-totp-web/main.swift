@@ -149,12 +149,22 @@ let application = Application(
     logger: logger
 )
 
-// Sessions idle too long are removed every 30 seconds; their helper conversations end with them.
+// Every 10 seconds: sessions idle too long are removed, and their helper conversations end with
+// them; recovery codes held too long are dropped; a login that has waited answer_timeout seconds
+// for the user's answer ends (its connection is closed under the store's lock, so that a request
+// answering it at that moment finds it gone).
 let sweeper = Task {
     while !Task.isCancelled {
-        try? await Task.sleep(for: .seconds(30))
-        let expired = portal.store.withLock { $0.sweep(now: System.monotonicSeconds()) }
+        try? await Task.sleep(for: .seconds(10))
+        let now = System.monotonicSeconds()
+        let (expired, live) = portal.store.withLock { store in
+            let swept = store.sweep(now: now)
+            for session in swept.loginsAbandoned { session.abandonWaitingLogin() }
+            return (swept.expired, store.payloads)
+        }
         for session in expired { session.terminate() }
+        // Recovery codes held longer than ten minutes go, even in a session nobody uses.
+        for session in live { session.expireCodes(now: now) }
     }
 }
 
