@@ -360,6 +360,26 @@ def test_setup_is_refused_outside_setup_networks(world):
     assert conn.request("SETUP-VERIFY", code="123456") == ("ERR", {"reason": "no-pending"})
 
 
+def test_system_accounts_are_refused_before_their_password_and_no_ruser_is_set(world):
+    """The example stack keeps uids below 1000 out (pam_succeed_if, requisite), even with the right
+    password; and the helper sets PAM_RHOST but not PAM_RUSER (pam_warn logs both)."""
+    system = world.user()
+    free = next(uid for uid in range(990, 900, -1) if subprocess.run(["getent", "passwd", str(uid)]).returncode != 0)
+    subprocess.run(["usermod", "-u", str(free), system.name], check=True, capture_output=True)
+    conn = world.helper.connect()
+    assert conn.login(system.name) == {"result": "fail", "reason": "auth"}
+    text = open(os.path.join(world.bed.pamd, SERVICE)).read()
+    with open(os.path.join(world.bed.pamd, "pam-totp-web-warn"), "w") as f:
+        f.write("auth optional pam_warn.so\n" + text)
+    helper = Helper(world.bed, world.web_user, "warn", pam_service="pam-totp-web-warn")
+    world.bed.servers.append(helper)
+    user = world.user()
+    assert helper.connect().login(user.name, rhost="198.51.100.77")["result"] == "ok"
+    warned = [line for line in world.bed.log().splitlines() if "pam_warn" in line and f"user=[{user.name}]" in line]
+    assert warned and "rhost=[198.51.100.77]" in warned[0] and "ruser=[<unknown>]" in warned[0], warned
+    helper.stop()
+
+
 def test_requests_need_a_login(world):
     conn = world.helper.connect()
     for verb, fields in (("STATUS", {}), ("SETUP-BEGIN", {}), ("DELETE", {"code": "123456"}), ("FORGET", {"device": "address:1.2.3.4"})):
