@@ -13,11 +13,9 @@ func helperLog(_ message: String) {
 private var helperStopRequested: Int32 = 0
 
 /// The listening socket of `web-helper` and its children (docs/PORTAL.md, "Processes"): one forked
-/// child per connection, at most `maxChildren` at once. The parent stays single-threaded and never
+/// child per connection, at most `max_sessions` at once. The parent stays single-threaded and never
 /// reads a request itself.
 struct HelperListener {
-    static let maxChildren = 64
-
     let path: String
     let webUID: uid_t
     let settings: HelperSettings
@@ -86,8 +84,8 @@ struct HelperListener {
                 continue
             }
             reap(&children)
-            guard children.count < Self.maxChildren else {
-                helperLog("refused a connection: \(Self.maxChildren) sessions are open already")
+            guard children.count < settings.portal.maxSessions else {
+                helperLog("refused a connection: \(settings.portal.maxSessions) sessions are open already (max_sessions)")
                 close(connection)
                 continue
             }

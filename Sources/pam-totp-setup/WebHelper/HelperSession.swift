@@ -119,7 +119,7 @@ final class HelperSession {
             password.utf8.count <= 1024, !password.utf8.contains(0)
         else { throw Refusal(reason: "bad-request") }
         self.rhost = rhost
-        let pam = PAMLogin(channel: channel, password: password, answerTimeout: settings.portal.freshLogin)
+        let pam = PAMLogin(channel: channel, password: password, answerTimeout: settings.portal.answerTimeout)
         switch pam.run(service: settings.portal.pamService, user: user, rhost: rhost, confdir: settings.pamDirectory) {
         case .connectionLost:
             log("login of user=\(user) rhost=\(rhost): the web process stopped answering; closed")
