@@ -546,12 +546,12 @@ def test_a_bad_configuration_refuses_to_start(world):
     path = os.path.join(world.bed.root, "bad.conf")
     sock = os.path.join(world.bed.root, "bad.sock")
 
-    def start(text, mode=0o644, *extra):
+    def start(text, mode=0o644, *extra, pamd=world.bed.pamd):
         with open(path, "w") as f:
             f.write(text)
         os.chmod(path, mode)
         return subprocess.run([testbed.SETUP, "web-helper", "--web-config", path, "--listen", sock, "--config", world.bed.config,
-                               "--state", world.bed.data, *extra], capture_output=True, text=True, timeout=30)
+                               "--state", world.bed.data, "--pam-dir", pamd, *extra], capture_output=True, text=True, timeout=30)
 
     web = f"web_user = {world.web_user.name}\n"
     proc = start(web + "# typo\nsetup_network = any\n")
@@ -572,6 +572,31 @@ def test_a_bad_configuration_refuses_to_start(world):
         f.write("not a socket")
     proc = start(web)
     assert proc.returncode == 1 and "is not a socket" in proc.stderr and open(sock).read() == "not a socket"
+    # The PAM service must exist (libpam would use "other", without pam_totp.so: a login with the
+    # password alone), be root's and not writable by others, and have an auth line with pam_totp.so.
+    os.unlink(sock)
+    proc = start(web + "pam_service = pam-totp-wbe\n")
+    assert proc.returncode == 1 and "pam-totp-wbe is missing; libpam would use 'other'" in proc.stderr, proc.stderr
+    assert f"install -m 644 -o root -g root {testbed.EXAMPLES}/pam-totp-web {world.bed.pamd}/pam-totp-wbe" in proc.stderr
+    stack = open(os.path.join(world.bed.pamd, SERVICE)).read()
+    pamd = os.path.join(world.bed.root, "pamd-bad")
+    os.mkdir(pamd)
+    service = os.path.join(pamd, SERVICE)
+    for text, mode, expected in (
+            (stack, 0o664, "group or others"),
+            (re.sub(r"(?m)^auth(.*pam_totp)", r"#auth\1", stack), 0o644, "has no 'auth' line with pam_totp.so"),
+            (re.sub(r"(?m)^auth(.*pam_totp)", r"-auth\1", stack), 0o644, "has no 'auth' line with pam_totp.so"),
+            (stack.replace("pam_totp.so", "pam_totp.so.old"), 0o644, "has no 'auth' line with pam_totp.so")):
+        with open(service, "w") as f:
+            f.write(text)
+        os.chmod(service, mode)
+        proc = start(web, pamd=pamd)
+        assert proc.returncode == 1 and expected in proc.stderr, (expected, proc.stderr)
+        assert not os.path.exists(sock)
+    os.unlink(service)
+    os.symlink(os.path.join(world.bed.pamd, SERVICE), service)
+    proc = start(web, pamd=pamd)
+    assert proc.returncode == 1 and "is not a regular file" in proc.stderr, proc.stderr
     proc = start(web, 0o644, "--user", "root")
     assert proc.returncode != 0 and "--user" in proc.stderr
     assert not any(world.web_user.name in line and "listening" in line for line in proc.stderr.splitlines())

@@ -59,6 +59,8 @@ struct WebHelper: ParsableCommand {
         } catch let error as Errno {
             throw SetupError("user database: \(error)")
         }
+        // Before listening: a missing or wrong service would let logins through without pam_totp.so.
+        try PAMServiceCheck.verify(service: portal.pamService, directory: pamDir)
         let settings = HelperSettings(portal: portal, setupNetworks: networks, site: site, pamDirectory: pamDir)
         let listener = HelperListener(path: listen ?? portal.helper, webUID: webAccount.uid, settings: settings)
         let socket = try listener.open()
