@@ -597,6 +597,20 @@ def test_a_bad_configuration_refuses_to_start(world):
     os.symlink(os.path.join(world.bed.pamd, SERVICE), service)
     proc = start(web, pamd=pamd)
     assert proc.returncode == 1 and "is not a regular file" in proc.stderr, proc.stderr
+    # The socket's directory must be root's, not writable by group or others, and not a link: else the
+    # web user could swap the socket's name for a link between bind and chown (and own any file).
+    web_dir = os.path.join(world.bed.root, "web-owned")
+    open_dir = os.path.join(world.bed.root, "world-writable")
+    link_dir = os.path.join(world.bed.root, "linked")
+    os.mkdir(web_dir, 0o755)
+    os.chown(web_dir, world.web_user.uid, world.web_user.uid)
+    os.mkdir(open_dir)
+    os.chmod(open_dir, 0o1777)
+    os.symlink(world.bed.root, link_dir)
+    for directory, expected in ((web_dir, "must be root's"), (open_dir, "must be root's"), (link_dir, "a link")):
+        proc = start(web, 0o644, "--listen", os.path.join(directory, "h.sock"))
+        assert proc.returncode == 1 and f"the socket's directory {directory}" in proc.stderr and expected in proc.stderr, proc.stderr
+        assert os.listdir(directory if directory != link_dir else web_dir) == []
     proc = start(web, 0o644, "--user", "root")
     assert proc.returncode != 0 and "--user" in proc.stderr
     assert not any(world.web_user.name in line and "listening" in line for line in proc.stderr.splitlines())

@@ -21,17 +21,34 @@ struct HelperListener {
     let settings: HelperSettings
 
     /// Makes the socket: a stale socket file at `path` is removed, anything else there refuses to start.
+    ///
+    /// The socket's directory must be root's and not writable by group or others (checked on the
+    /// directory itself, opened with O_NOFOLLOW, not through a link): nobody but root can then put a
+    /// link or another file at the socket's name between the bind and the chown, so the chown below
+    /// cannot be turned onto another file. The chown is also done relative to that directory, on
+    /// the name itself (fchownat with AT_SYMLINK_NOFOLLOW), and only after checking that the name is
+    /// the socket just bound, 0600 and root's. Its mode comes from the umask at bind (0600): nobody
+    /// can connect before its owner is the web user.
     func open() throws -> Int32 {
+        let bytes = Array(path.utf8)
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")), slash + 1 < bytes.count else {
+            throw SetupError("--listen \(path): not the path of a socket")
+        }
+        let directoryPath = slash == 0 ? "/" : String(decoding: bytes[..<slash], as: UTF8.self)
+        let name = String(decoding: bytes[(slash + 1)...], as: UTF8.self)
+        let directory = try Self.openSocketDirectory(directoryPath)
+        defer { close(directory) }
         var info = stat()
-        if lstat(path, &info) == 0 {
+        if fstatat(directory, name, &info, AT_SYMLINK_NOFOLLOW) == 0 {
             guard info.st_mode & S_IFMT == S_IFSOCK else { throw SetupError("\(path) exists and is not a socket; not removing it") }
-            guard unlink(path) == 0 else { throw SetupError("cannot remove the stale socket \(path): \(String(cString: strerror(errno)))") }
+            guard unlinkat(directory, name, 0) == 0 else {
+                throw SetupError("cannot remove the stale socket \(path): \(String(cString: strerror(errno)))")
+            }
         }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SetupError("socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
         guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
             close(fd)
             throw SetupError("--listen \(path): too long for a Unix socket")
@@ -50,13 +67,39 @@ struct HelperListener {
             close(fd)
             throw SetupError("cannot listen on \(path): \(reason)")
         }
-        guard chmod(path, 0o600) == 0, chown(path, webUID, gid_t.max) == 0, listen(fd, SOMAXCONN) == 0 else {
+        var made = stat()
+        guard fstatat(directory, name, &made, AT_SYMLINK_NOFOLLOW) == 0, made.st_mode & S_IFMT == S_IFSOCK, made.st_uid == 0,
+            made.st_mode & 0o777 == 0o600
+        else {
+            close(fd)
+            unlinkat(directory, name, 0)
+            throw SetupError("cannot prepare \(path): it is not the socket just made (mode 0600, root's)")
+        }
+        guard fchownat(directory, name, webUID, gid_t.max, AT_SYMLINK_NOFOLLOW) == 0, listen(fd, SOMAXCONN) == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
-            unlink(path)
+            unlinkat(directory, name, 0)
             throw SetupError("cannot prepare \(path): \(reason)")
         }
         return fd
+    }
+
+    /// The socket's directory, opened without following a link, if root owns it and neither group nor
+    /// others may write to it (else another user could swap the socket's name for a link).
+    private static func openSocketDirectory(_ directoryPath: String) throws -> Int32 {
+        let directory = Glibc.open(directoryPath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard directory >= 0 else {
+            let reason = errno == ELOOP || errno == ENOTDIR ? "a link or not a directory" : String(cString: strerror(errno))
+            throw SetupError("the socket's directory \(directoryPath): \(reason)")
+        }
+        var info = stat()
+        guard fstat(directory, &info) == 0, info.st_uid == 0, info.st_mode & 0o022 == 0 else {
+            close(directory)
+            throw SetupError(
+                "the socket's directory \(directoryPath) must be root's and not writable by group or others (as systemd's RuntimeDirectory= makes it)"
+            )
+        }
+        return directory
     }
 
     /// Accepts connections until SIGTERM or SIGINT; then ends the children and removes the socket.
