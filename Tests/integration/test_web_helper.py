@@ -380,6 +380,19 @@ def test_system_accounts_are_refused_before_their_password_and_no_ruser_is_set(w
     helper.stop()
 
 
+def test_no_core_file_for_the_helper_and_its_sessions(world):
+    """RLIMIT_CORE 0 in the helper and in a session's child (both also not dumpable)."""
+    conn = world.helper.connect()
+    assert conn.request("STATUS") == ("ERR", {"reason": "not-logged-in"})
+    pid = world.helper.proc.pid
+    children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    assert children
+    for process in [pid, *children]:
+        limits = open(f"/proc/{process}/limits").read()
+        assert re.search(r"Max core file size\s+0\s+0\s", limits), limits
+    assert conn.request("BYE") == ("OK", {})
+
+
 def test_requests_need_a_login(world):
     conn = world.helper.connect()
     for verb, fields in (("STATUS", {}), ("SETUP-BEGIN", {}), ("DELETE", {"code": "123456"}), ("FORGET", {"device": "address:1.2.3.4"})):

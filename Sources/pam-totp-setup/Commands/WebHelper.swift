@@ -41,6 +41,7 @@ struct WebHelper: ParsableCommand {
 
     func run() throws {
         guard geteuid() == 0 else { throw SetupError("web-helper runs as root (pam_unix and the module's state need it)") }
+        try guardProcessMemory()
         let portal = try Self.readConfig(webConfig)
         var networks: [CIDR] = []
         for entry in portal.setupNetworks {

@@ -1,3 +1,4 @@
+import CProcessGuard
 import Glibc
 import TOTPCore
 
@@ -7,6 +8,16 @@ func helperLog(_ message: String) {
     openlog("pam-totp-web-helper", LOG_PID, LOG_AUTHPRIV)
     message.withCString { text in withVaList([text]) { vsyslog(LOG_NOTICE, "%s", $0) } }
     closelog()
+}
+
+/// Keeps passwords, codes and pending secrets out of core files and away from debuggers: no core
+/// file (RLIMIT_CORE 0) and not dumpable (no ptrace by the same uid, /proc/PID/mem root's only).
+/// The helper and its children both (fork inherits both). Refuses to go on if either fails.
+func guardProcessMemory() throws {
+    guard process_guard_no_core() == 0 else { throw SetupError("setrlimit(RLIMIT_CORE, 0): \(String(cString: strerror(errno)))") }
+    guard process_guard_not_dumpable() == 0, process_guard_dumpable() == 0 else {
+        throw SetupError("prctl(PR_SET_DUMPABLE, 0): \(String(cString: strerror(errno)))")
+    }
 }
 
 /// Set by the SIGTERM/SIGINT handler; the accept loop stops when it sees it.
@@ -19,6 +30,14 @@ struct HelperListener {
     let path: String
     let webUID: uid_t
     let settings: HelperSettings
+
+    /// How long a send to the web process may block (a web process that stops reading cannot hold a
+    /// child forever).
+    static let sendTimeout = 30
+    /// The longest a session lives, whatever it does (docs/PORTAL.md): a deadline in the session's
+    /// loop, and an alarm a little later that kills a child stuck anywhere else (PAM, the store).
+    static let sessionLifetime = 8 * 3600
+    static let lifetimeGrace = 15 * 60
 
     /// Makes the socket: a stale socket file at `path` is removed, anything else there refuses to start.
     ///
@@ -119,7 +138,12 @@ struct HelperListener {
             let ready = poll(&poller, 1, 1000)
             guard ready > 0 else { continue }
             let connection = accept(listening, nil, nil)
-            guard connection >= 0 else { continue }
+            guard connection >= 0 else {
+                // Out of descriptors (EMFILE, ENFILE) or memory: the connection stays queued and poll
+                // says so at once again, so wait a little instead of spinning.
+                if errno != EINTR && errno != EAGAIN && errno != ECONNABORTED { usleep(200_000) }
+                continue
+            }
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
             guard let peer = peerUID(connection), peer == 0 || peer == webUID else {
                 helperLog("refused a connection from uid \(peerUID(connection).map(String.init) ?? "unknown")")
@@ -132,13 +156,23 @@ struct HelperListener {
                 close(connection)
                 continue
             }
+            // SIGTERM and SIGINT are held back across fork: one arriving before the child has put back
+            // the default action would only set the flag in the child, which never looks at it.
+            var stopping = sigset_t()
+            var previous = sigset_t()
+            sigemptyset(&stopping)
+            sigaddset(&stopping, SIGTERM)
+            sigaddset(&stopping, SIGINT)
+            sigprocmask(SIG_BLOCK, &stopping, &previous)
             let child = fork()
             if child == 0 {
                 close(listening)
                 signal(SIGTERM, SIG_DFL)
                 signal(SIGINT, SIG_DFL)
+                sigprocmask(SIG_SETMASK, &previous, nil)
                 serveChild(connection)
             }
+            sigprocmask(SIG_SETMASK, &previous, nil)
             close(connection)
             if child > 0 { children.insert(child) } else { helperLog("fork failed: \(String(cString: strerror(errno)))") }
         }
@@ -151,7 +185,14 @@ struct HelperListener {
 
     /// The child's whole life: one session, then exit (its memory, pending secret included, goes with it).
     private func serveChild(_ connection: Int32) -> Never {
-        HelperSession(channel: HelperChannel(fd: connection), settings: settings).serve()
+        // Inherited already; said again so that a child never runs without it.
+        do { try guardProcessMemory() } catch { _exit(1) }
+        var timeout = timeval(tv_sec: Self.sendTimeout, tv_usec: 0)
+        guard setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size)) == 0 else { _exit(1) }
+        // SIGALRM's default action ends the process: the backstop for a child stuck past its deadline.
+        signal(SIGALRM, SIG_DFL)
+        alarm(UInt32(Self.sessionLifetime + Self.lifetimeGrace))
+        HelperSession(channel: HelperChannel(fd: connection), settings: settings, lifetime: Self.sessionLifetime).serve()
         _exit(0)
     }
 

@@ -41,18 +41,29 @@ final class HelperSession {
         var fields: [(String, String)] = []
     }
 
-    init(channel: HelperChannel, settings: HelperSettings) {
+    /// When the session ends whatever it does (monotonic seconds).
+    private let endsAt: Int64
+
+    init(channel: HelperChannel, settings: HelperSettings, lifetime: Int) {
         self.channel = channel
         self.settings = settings
+        self.endsAt = Self.monotonicNow() + Int64(lifetime)
     }
 
     /// Serves requests until the session ends.
     func serve() {
         while true {
-            let received = channel.receive(within: settings.portal.sessionIdle)
+            let left = endsAt - Self.monotonicNow()
+            guard left > 0 else {
+                log("closed: the session's lifetime is over")
+                return
+            }
+            let received = channel.receive(within: Int(min(Int64(settings.portal.sessionIdle), left)))
             guard case .message(let request) = received else {
                 if case .malformed = received { log("closed: malformed line") }
-                if case .timeout = received { log("closed: idle for \(settings.portal.sessionIdle) s") }
+                if case .timeout = received {
+                    log(left <= Int64(settings.portal.sessionIdle) ? "closed: the session's lifetime is over" : "closed: idle for \(settings.portal.sessionIdle) s")
+                }
                 return
             }
             do {
