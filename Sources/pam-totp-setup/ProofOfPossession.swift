@@ -28,14 +28,22 @@ func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Boo
 func decide(
     _ input: CodeInput, enrollment: Enrollment, target: Target, recorded: Bool, origin: LoginOrigin = LoginOrigin(source: "-")
 ) throws -> AttemptOutcome {
-    // A recovery code is hashed here, before the lock is taken, as at login.
-    let check = try CodeCheck(
+    let check = try codeCheck(input, enrollment: enrollment, target: target, origin: origin)
+    guard recorded else { return decideAlone(check, enrollment: enrollment).outcome }
+    return try target.withState { locked in try record(check, enrollment: enrollment, in: locked) }
+}
+
+/// The check of `input` as `decide` makes it; a recovery code is hashed here, before any lock is
+/// taken, as at login. `changeEnrollment` decides it under the lock it holds for the change.
+func codeCheck(_ input: CodeInput, enrollment: Enrollment, target: Target, origin: LoginOrigin) throws -> CodeCheck {
+    try CodeCheck(
         input, enrollment: enrollment, policy: AttemptPolicy(options: target.options, enrollment: enrollment),
         origin: origin, makesFamiliar: false)
-    guard recorded else { return check.decide(enrollment: enrollment, state: UserState(), now: Int64(time(nil))).outcome }
-    return try target.withState { locked in
-        let decision = check.decide(enrollment: enrollment, state: try locked.read(), now: Int64(time(nil)))
-        if let changed = decision.write { try withSignalsBlocked { try locked.write(changed) } }
-        return decision.outcome
-    }
+}
+
+/// `check` judged against an empty state (an enrollment not yet saved): the outcome, and the state an
+/// accepted code leaves (its step), to be recorded when the enrollment is saved.
+func decideAlone(_ check: CodeCheck, enrollment: Enrollment) -> (outcome: AttemptOutcome, accepted: UserState?) {
+    let decision = check.decide(enrollment: enrollment, state: UserState(), now: Int64(time(nil)))
+    return (decision.outcome, decision.outcome.isSuccess ? decision.write : nil)
 }

@@ -69,7 +69,8 @@ final class PortalConfigTests: XCTestCase {
         XCTAssertEqual(try parse("answer_timeout = 600").answerTimeout, 600)
         XCTAssertEqual(try parse("max_sessions = 1").maxSessions, 1)
         XCTAssertEqual(problem("answer_timeout = 9")?.description, "line 1: answer_timeout: must be a whole number from 10 to 600")
-        XCTAssertEqual(problem("answer_timeout = 601"), .badValue(key: "answer_timeout", line: 1, reason: "must be a whole number from 10 to 600"))
+        XCTAssertEqual(
+            problem("answer_timeout = 601"), .badValue(key: "answer_timeout", line: 1, reason: "must be a whole number from 10 to 600"))
         XCTAssertEqual(problem("\nmax_sessions = 0")?.description, "line 2: max_sessions: must be a whole number from 1 to 4096")
         XCTAssertEqual(problem("max_sessions = 4097")?.description, "line 1: max_sessions: must be a whole number from 1 to 4096")
         XCTAssertEqual(problem("max_sessions = 1\nmax_sessions = 2"), .duplicateKey("max_sessions", line: 2))

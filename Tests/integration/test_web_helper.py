@@ -8,6 +8,7 @@ the module's own logins, for shared throttling, replay and remembered devices, g
 build/pamdrive on the same pam.d and state.
 """
 import base64
+import fcntl
 import os
 import re
 import signal
@@ -311,6 +312,63 @@ def test_setup_verify_remember_and_the_module_skips_the_code(world):
     # A recovery code from the portal works at the module.
     rc, out = world.module_login(user, PASSWORD, recovery[0], rhost="127.0.0.3")
     assert rc == 0, out
+
+
+def test_the_setup_code_is_recorded_so_the_module_refuses_it_afterwards(world):
+    user = world.user()
+    conn = world.helper.connect()
+    assert conn.login(user.name)["enrolled"] == "no"
+    verb, shown = conn.request("SETUP-BEGIN")
+    world.sensitive.add(shown["secret"])
+    testbed.wait_for_step()
+    code = testbed.oathtool(shown["secret"])
+    world.sensitive.add(code)
+    verb, saved = conn.request("SETUP-VERIFY", code=code)
+    assert verb == "OK", saved
+    world.sensitive.update(saved["recovery"].split(","))
+    rc, out = world.module_login(user, PASSWORD, code, code, code, rhost="192.0.2.200")
+    assert rc != 0 and "PAM_SUCCESS" not in out, out
+
+
+def test_changes_hold_the_users_lock_and_refuse_an_enrollment_that_changed(world):
+    """DELETE reads the enrollment, then decides and removes it under the user's state lock (the
+    module's), comparing the enrollment first: one replaced meanwhile (here by `enroll --force` while
+    the test holds the lock) is left alone. SETUP-VERIFY is create-only in the same way."""
+    user = world.user(enrolled=True)
+    conn = world.helper.connect()
+    assert conn.login(user.name, code=world.code(-1))["result"] == "ok"
+    lock = os.open(os.path.join(world.bed.data, f"{user.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.lockf(lock, fcntl.LOCK_EX)
+        conn.send("DELETE", code=world.code(0))
+        time.sleep(1)
+        replaced = world.bed.enroll(user, KEY, "--force")
+        world.sensitive.update(replaced["recovery_codes"])
+    finally:
+        os.close(lock)
+    assert conn.receive() == ("ERR", {"reason": "unavailable"})
+    status = conn.request("STATUS")[1]
+    assert status["enrolled"] == "yes" and status["recovery-left"] == "10", "the new enrollment is still there"
+    assert "delete refused: user=" + user.name in world.bed.log() and "the enrollment changed meanwhile" in world.bed.log()
+    # Setup: an enrollment that appears between SETUP-BEGIN and SETUP-VERIFY is not replaced.
+    other = world.user()
+    conn = world.helper.connect()
+    assert conn.login(other.name)["enrolled"] == "no"
+    verb, shown = conn.request("SETUP-BEGIN")
+    world.sensitive.add(shown["secret"])
+    testbed.wait_for_step()
+    code = testbed.oathtool(shown["secret"])
+    lock = os.open(os.path.join(world.bed.data, f"{other.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.lockf(lock, fcntl.LOCK_EX)
+        conn.send("SETUP-VERIFY", code=code)
+        time.sleep(1)
+        enrolled = world.bed.enroll(other, KEY)
+        world.sensitive.update(enrolled["recovery_codes"])
+    finally:
+        os.close(lock)
+    assert conn.receive() == ("ERR", {"reason": "already-enrolled"})
+    assert world.module_login(other, PASSWORD, world.code(1), "n", rhost="192.0.2.201")[0] == 0, "the tool's enrollment stands"
 
 
 def test_new_recovery_codes_and_delete(world):
