@@ -34,6 +34,8 @@ let package = Package(
         // System libraries: each is a module map and one umbrella header.
         .systemLibrary(name: "CPAM", path: "Sources/CPAM"),
         .systemLibrary(name: "CQRencode", path: "Sources/CQRencode"),
+        // prctl and setrlimit for the portal's helper (no core file, not dumpable): the tool only.
+        .systemLibrary(name: "CProcessGuard", path: "Sources/CProcessGuard"),
 
         // Hashing and HMAC in Swift; PBKDF2 and random bytes from libcrypto, through CLibCrypto.
         .target(name: "TOTPCrypto", dependencies: ["CLibCrypto", "CTOTPSystem"], swiftSettings: moduleSwiftSettings),
@@ -64,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "pam-totp-setup",
             dependencies: [
-                "TOTPCore", "TOTPStorage", "CQRencode", "CPAM", "PortalProtocol",
+                "TOTPCore", "TOTPStorage", "CQRencode", "CPAM", "CProcessGuard", "PortalProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

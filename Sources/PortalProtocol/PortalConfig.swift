@@ -31,6 +31,11 @@ public struct PortalConfig: Equatable, Sendable {
     public var sessionIdle = 600
     /// `fresh_login`: seconds after login during which setup, delete and new recovery codes are allowed.
     public var freshLogin = 300
+    /// `answer_timeout`: seconds the helper waits for the `ANSWER` to a prompt during a login, so that
+    /// logins parked at the code prompt do not hold the helper's sessions for long.
+    public var answerTimeout = 120
+    /// `max_sessions`: the most helper sessions (children, and the web process's helper connections) at once.
+    public var maxSessions = 256
 
     /// One `setup_networks` entry and the line it is on, for error messages.
     public struct NetworkEntry: Equatable, Sendable {
@@ -46,6 +51,8 @@ public struct PortalConfig: Equatable, Sendable {
     public static let rememberDaysRange = 1...365
     public static let sessionIdleRange = 5...86_400
     public static let freshLoginRange = 1...86_400
+    public static let answerTimeoutRange = 10...600
+    public static let maxSessionsRange = 1...4096
 
     /// Why a configuration file is refused.
     public enum Problem: Error, Equatable, Sendable, CustomStringConvertible {
@@ -123,6 +130,8 @@ public struct PortalConfig: Equatable, Sendable {
             case "contact_ja": config.contactJa = value
             case "session_idle": config.sessionIdle = try whole(in: sessionIdleRange)
             case "fresh_login": config.freshLogin = try whole(in: freshLoginRange)
+            case "answer_timeout": config.answerTimeout = try whole(in: answerTimeoutRange)
+            case "max_sessions": config.maxSessions = try whole(in: maxSessionsRange)
             default: throw .unknownKey(shownKey, line: number)
             }
         }
@@ -132,7 +141,7 @@ public struct PortalConfig: Equatable, Sendable {
     /// Every key docs/PORTAL.md defines.
     public static let keys = [
         "listen", "socket_group", "helper", "web_user", "pam_service", "setup_networks", "remember_days", "domains", "contact",
-        "contact_ja", "session_idle", "fresh_login",
+        "contact_ja", "session_idle", "fresh_login", "answer_timeout", "max_sessions",
     ]
 
     /// A user, group or service name: letters, digits, `._-`, not starting with `-`, at most 64 bytes.

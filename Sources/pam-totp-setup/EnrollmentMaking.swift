@@ -15,9 +15,15 @@ func makeEnrollment(secret: Secret, parameters: OTPParameters, issuer: String) t
 /// is saved if anything fails. Used by `enroll`, `recovery-codes` and the portal's helper.
 /// - Returns: the codes, to be shown once.
 func saveWithNewRecoveryCodes(_ enrollment: Enrollment, count: Int, target: Target) throws -> [String] {
+    let (renewed, codes) = try withNewRecoveryCodes(enrollment, count: count)
+    try target.place.write(renewed)
+    return codes
+}
+
+/// `enrollment` with `count` fresh recovery codes (none for 0), not saved, and the codes.
+func withNewRecoveryCodes(_ enrollment: Enrollment, count: Int) throws -> (Enrollment, [String]) {
     var enrollment = enrollment
     let codes = try RecoveryCode.generate(count: count)
     enrollment.recovery = count > 0 ? try RecoverySet.make(codes: codes) : nil
-    try target.place.write(enrollment)
-    return codes
+    return (enrollment, codes)
 }

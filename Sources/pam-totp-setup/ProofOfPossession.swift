@@ -5,6 +5,39 @@ import TOTPCore
 /// As root, the answer is checked and recorded in the module's state like a login, so a code used
 /// here cannot be used again; otherwise it is checked against the enrollment alone.
 func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Bool, out: Output) throws {
+    let input = try askProof(enrollment, allowRecovery: allowRecovery, out: out)
+    let outcome = try decide(input, enrollment: enrollment, target: target, recorded: geteuid() == 0)
+    guard outcome.isSuccess else {
+        throw SetupError("the code does not match (\(outcome.reason)); nothing was changed")
+    }
+}
+
+/// `proveHolding` and then `change`, together (root only, whose proofs are recorded): the code is
+/// decided and the enrollment changed under the user's lock, and only if the enrollment is still
+/// `enrollment` (`changeEnrollment`), so a portal session or another admin changing it meanwhile is
+/// not overwritten. A user's own proof (not root) has no state to lock: `proveHolding`, then the change.
+func proveHoldingAndChange(_ target: Target, _ enrollment: Enrollment, allowRecovery: Bool, out: Output, change: EnrollmentChange) throws {
+    guard geteuid() == 0 else {
+        try proveHolding(target, enrollment, allowRecovery: allowRecovery, out: out)
+        switch change {
+        case .replace(let renewed): try target.place.write(renewed)
+        case .remove: try target.place.remove()
+        case .create(let created, _): try target.place.write(created)
+        }
+        return
+    }
+    let input = try askProof(enrollment, allowRecovery: allowRecovery, out: out)
+    let check = try codeCheck(input, enrollment: enrollment, target: target, origin: LoginOrigin(source: "-"))
+    switch try changeEnrollment(target, expected: enrollment, check: check, change: change) {
+    case .changed: return
+    case .refused(let outcome): throw SetupError("the code does not match (\(outcome.reason)); nothing was changed")
+    case .enrollmentChanged:
+        throw SetupError("the enrollment of \(target.name) (\(target.place.path)) changed meanwhile; nothing was changed")
+    }
+}
+
+/// Asks for the code (or recovery code) and classifies it.
+private func askProof(_ enrollment: Enrollment, allowRecovery: Bool, out: Output) throws -> CodeInput {
     out.ask(allowRecovery ? "Current code from the app, or a recovery code: " : "Current code from the app: ")
     guard let line = out.answer(), !line.trimmingSpaces.isEmpty else {
         throw SetupError("no code was given; nothing was changed")
@@ -12,10 +45,7 @@ func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Boo
     var typed = Array(line.utf8)
     var input = CodeInput.classify(Secret(taking: &typed), digits: enrollment.parameters.digits)
     if case .recovery = input, !allowRecovery { input = .malformed }
-    let outcome = try decide(input, enrollment: enrollment, target: target, recorded: geteuid() == 0)
-    guard outcome.isSuccess else {
-        throw SetupError("the code does not match (\(outcome.reason)); nothing was changed")
-    }
+    return input
 }
 
 /// Decides `input` as a login decides an answer (`CodeCheck`, with the module's window, HOTP window
@@ -28,14 +58,22 @@ func proveHolding(_ target: Target, _ enrollment: Enrollment, allowRecovery: Boo
 func decide(
     _ input: CodeInput, enrollment: Enrollment, target: Target, recorded: Bool, origin: LoginOrigin = LoginOrigin(source: "-")
 ) throws -> AttemptOutcome {
-    // A recovery code is hashed here, before the lock is taken, as at login.
-    let check = try CodeCheck(
+    let check = try codeCheck(input, enrollment: enrollment, target: target, origin: origin)
+    guard recorded else { return decideAlone(check, enrollment: enrollment).outcome }
+    return try target.withState { locked in try record(check, enrollment: enrollment, in: locked) }
+}
+
+/// The check of `input` as `decide` makes it; a recovery code is hashed here, before any lock is
+/// taken, as at login. `changeEnrollment` decides it under the lock it holds for the change.
+func codeCheck(_ input: CodeInput, enrollment: Enrollment, target: Target, origin: LoginOrigin) throws -> CodeCheck {
+    try CodeCheck(
         input, enrollment: enrollment, policy: AttemptPolicy(options: target.options, enrollment: enrollment),
         origin: origin, makesFamiliar: false)
-    guard recorded else { return check.decide(enrollment: enrollment, state: UserState(), now: Int64(time(nil))).outcome }
-    return try target.withState { locked in
-        let decision = check.decide(enrollment: enrollment, state: try locked.read(), now: Int64(time(nil)))
-        if let changed = decision.write { try withSignalsBlocked { try locked.write(changed) } }
-        return decision.outcome
-    }
+}
+
+/// `check` judged against an empty state (an enrollment not yet saved): the outcome, and the state an
+/// accepted code leaves (its step), to be recorded when the enrollment is saved.
+func decideAlone(_ check: CodeCheck, enrollment: Enrollment) -> (outcome: AttemptOutcome, accepted: UserState?) {
+    let decision = check.decide(enrollment: enrollment, state: UserState(), now: Int64(time(nil)))
+    return (decision.outcome, decision.outcome.isSuccess ? decision.write : nil)
 }

@@ -32,6 +32,13 @@ struct StoredEnrollment: EnrollmentPlace {
         _ = try save(enrollment, replace: true)
     }
 
+    /// Replaces the enrollment and its recovery codes in one transaction, only if the enrollment there
+    /// is still the one with identifier `expected` (compared under the state row's lock).
+    /// - Returns: whether it was replaced.
+    func replace(_ enrollment: Enrollment, expecting expected: String) throws -> Bool {
+        try save(enrollment, replace: true, expecting: expected)
+    }
+
     /// Adds the enrollment, its recovery codes but those `state` records as used, and the state, in
     /// one transaction, unless the store has an enrollment for the user already (`store import`).
     /// - Returns: whether it was added.
@@ -41,7 +48,7 @@ struct StoredEnrollment: EnrollmentPlace {
 
     /// Writes the enrollment's rows under the user's state-row lock, so that no login on any server
     /// decides with the old enrollment after this one is committed.
-    private func save(_ enrollment: Enrollment, replace: Bool, state: UserState? = nil) throws -> Bool {
+    private func save(_ enrollment: Enrollment, replace: Bool, state: UserState? = nil, expecting expected: String? = nil) throws -> Bool {
         var tied = enrollment
         tied.account = account.name
         var serialized = tied.serialized()
@@ -51,6 +58,7 @@ struct StoredEnrollment: EnrollmentPlace {
         return try storeCall { () throws(StorageError) in
             try store.transaction { () throws(StorageError) -> Bool in
                 try lockStateRow(name)
+                if let expected, try currentIdentifier(name) != expected { return false }
                 if replace {
                     try store.execute(
                         """
@@ -93,6 +101,27 @@ struct StoredEnrollment: EnrollmentPlace {
                 return true
             }
         }
+    }
+
+    /// Removes the enrollment only if it is still the one with identifier `expected` (compared under
+    /// the state row's lock). - Returns: whether it was removed.
+    func remove(expecting expected: String) throws -> Bool {
+        let name = account.name
+        return try storeCall { () throws(StorageError) in
+            try store.transaction { () throws(StorageError) -> Bool in
+                try lockStateRow(name)
+                guard try currentIdentifier(name) == expected else { return false }
+                return try store.execute("DELETE FROM pam_totp.enrollments WHERE user_name = $1 RETURNING user_name", [.text(name)]).count
+                    == 1
+            }
+        }
+    }
+
+    /// The identifier of the enrollment the store has now (in the caller's transaction), nil if none
+    /// or one that does not parse.
+    private func currentIdentifier(_ name: String) throws(StorageError) -> String? {
+        guard let bytes = try store.enrollment(user: name) else { return nil }
+        do { return try Enrollment.parse(bytes, account: name, accountLineRequired: true).identifier } catch { return nil }
     }
 
     func remove() throws {

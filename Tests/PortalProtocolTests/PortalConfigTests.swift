@@ -24,6 +24,7 @@ final class PortalConfigTests: XCTestCase {
         XCTAssertEqual(config.setupNetworks, [])
         XCTAssertFalse(config.setupFromAnywhere)
         XCTAssertEqual([config.rememberDays, config.sessionIdle, config.freshLogin], [30, 600, 300])
+        XCTAssertEqual([config.answerTimeout, config.maxSessions], [120, 256])
     }
 
     func testEveryKey() throws {
@@ -41,6 +42,8 @@ final class PortalConfigTests: XCTestCase {
             contact_ja = ヘルプデスク (内線 1234)
             session_idle = 900
             fresh_login = 120\r
+            answer_timeout = 45
+            max_sessions = 4096
 
             """)
         XCTAssertEqual(config.listen, "127.0.0.1:28080")
@@ -57,6 +60,20 @@ final class PortalConfigTests: XCTestCase {
         XCTAssertEqual(config.contactJa, "ヘルプデスク (内線 1234)")
         XCTAssertEqual(config.sessionIdle, 900)
         XCTAssertEqual(config.freshLogin, 120)
+        XCTAssertEqual(config.answerTimeout, 45)
+        XCTAssertEqual(config.maxSessions, 4096)
+    }
+
+    func testAnswerTimeoutAndMaxSessionsRanges() throws {
+        XCTAssertEqual(try parse("answer_timeout = 10\nmax_sessions = 1").answerTimeout, 10)
+        XCTAssertEqual(try parse("answer_timeout = 600").answerTimeout, 600)
+        XCTAssertEqual(try parse("max_sessions = 1").maxSessions, 1)
+        XCTAssertEqual(problem("answer_timeout = 9")?.description, "line 1: answer_timeout: must be a whole number from 10 to 600")
+        XCTAssertEqual(
+            problem("answer_timeout = 601"), .badValue(key: "answer_timeout", line: 1, reason: "must be a whole number from 10 to 600"))
+        XCTAssertEqual(problem("\nmax_sessions = 0")?.description, "line 2: max_sessions: must be a whole number from 1 to 4096")
+        XCTAssertEqual(problem("max_sessions = 4097")?.description, "line 1: max_sessions: must be a whole number from 1 to 4096")
+        XCTAssertEqual(problem("max_sessions = 1\nmax_sessions = 2"), .duplicateKey("max_sessions", line: 2))
     }
 
     func testAnyAllowsEveryAddress() throws {

@@ -8,6 +8,7 @@ the module's own logins, for shared throttling, replay and remembered devices, g
 build/pamdrive on the same pam.d and state.
 """
 import base64
+import fcntl
 import os
 import re
 import signal
@@ -313,6 +314,63 @@ def test_setup_verify_remember_and_the_module_skips_the_code(world):
     assert rc == 0, out
 
 
+def test_the_setup_code_is_recorded_so_the_module_refuses_it_afterwards(world):
+    user = world.user()
+    conn = world.helper.connect()
+    assert conn.login(user.name)["enrolled"] == "no"
+    verb, shown = conn.request("SETUP-BEGIN")
+    world.sensitive.add(shown["secret"])
+    testbed.wait_for_step()
+    code = testbed.oathtool(shown["secret"])
+    world.sensitive.add(code)
+    verb, saved = conn.request("SETUP-VERIFY", code=code)
+    assert verb == "OK", saved
+    world.sensitive.update(saved["recovery"].split(","))
+    rc, out = world.module_login(user, PASSWORD, code, code, code, rhost="192.0.2.200")
+    assert rc != 0 and "PAM_SUCCESS" not in out, out
+
+
+def test_changes_hold_the_users_lock_and_refuse_an_enrollment_that_changed(world):
+    """DELETE reads the enrollment, then decides and removes it under the user's state lock (the
+    module's), comparing the enrollment first: one replaced meanwhile (here by `enroll --force` while
+    the test holds the lock) is left alone. SETUP-VERIFY is create-only in the same way."""
+    user = world.user(enrolled=True)
+    conn = world.helper.connect()
+    assert conn.login(user.name, code=world.code(-1))["result"] == "ok"
+    lock = os.open(os.path.join(world.bed.data, f"{user.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.lockf(lock, fcntl.LOCK_EX)
+        conn.send("DELETE", code=world.code(0))
+        time.sleep(1)
+        replaced = world.bed.enroll(user, KEY, "--force")
+        world.sensitive.update(replaced["recovery_codes"])
+    finally:
+        os.close(lock)
+    assert conn.receive() == ("ERR", {"reason": "unavailable"})
+    status = conn.request("STATUS")[1]
+    assert status["enrolled"] == "yes" and status["recovery-left"] == "10", "the new enrollment is still there"
+    assert "delete refused: user=" + user.name in world.bed.log() and "the enrollment changed meanwhile" in world.bed.log()
+    # Setup: an enrollment that appears between SETUP-BEGIN and SETUP-VERIFY is not replaced.
+    other = world.user()
+    conn = world.helper.connect()
+    assert conn.login(other.name)["enrolled"] == "no"
+    verb, shown = conn.request("SETUP-BEGIN")
+    world.sensitive.add(shown["secret"])
+    testbed.wait_for_step()
+    code = testbed.oathtool(shown["secret"])
+    lock = os.open(os.path.join(world.bed.data, f"{other.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.lockf(lock, fcntl.LOCK_EX)
+        conn.send("SETUP-VERIFY", code=code)
+        time.sleep(1)
+        enrolled = world.bed.enroll(other, KEY)
+        world.sensitive.update(enrolled["recovery_codes"])
+    finally:
+        os.close(lock)
+    assert conn.receive() == ("ERR", {"reason": "already-enrolled"})
+    assert world.module_login(other, PASSWORD, world.code(1), "n", rhost="192.0.2.201")[0] == 0, "the tool's enrollment stands"
+
+
 def test_new_recovery_codes_and_delete(world):
     user = world.user(enrolled=True)
     conn = world.helper.connect()
@@ -360,6 +418,39 @@ def test_setup_is_refused_outside_setup_networks(world):
     assert conn.request("SETUP-VERIFY", code="123456") == ("ERR", {"reason": "no-pending"})
 
 
+def test_system_accounts_are_refused_before_their_password_and_no_ruser_is_set(world):
+    """The example stack keeps uids below 1000 out (pam_succeed_if, requisite), even with the right
+    password; and the helper sets PAM_RHOST but not PAM_RUSER (pam_warn logs both)."""
+    system = world.user()
+    free = next(uid for uid in range(990, 900, -1) if subprocess.run(["getent", "passwd", str(uid)]).returncode != 0)
+    subprocess.run(["usermod", "-u", str(free), system.name], check=True, capture_output=True)
+    conn = world.helper.connect()
+    assert conn.login(system.name) == {"result": "fail", "reason": "auth"}
+    text = open(os.path.join(world.bed.pamd, SERVICE)).read()
+    with open(os.path.join(world.bed.pamd, "pam-totp-web-warn"), "w") as f:
+        f.write("auth optional pam_warn.so\n" + text)
+    helper = Helper(world.bed, world.web_user, "warn", pam_service="pam-totp-web-warn")
+    world.bed.servers.append(helper)
+    user = world.user()
+    assert helper.connect().login(user.name, rhost="198.51.100.77")["result"] == "ok"
+    warned = [line for line in world.bed.log().splitlines() if "pam_warn" in line and f"user=[{user.name}]" in line]
+    assert warned and "rhost=[198.51.100.77]" in warned[0] and "ruser=[<unknown>]" in warned[0], warned
+    helper.stop()
+
+
+def test_no_core_file_for_the_helper_and_its_sessions(world):
+    """RLIMIT_CORE 0 in the helper and in a session's child (both also not dumpable)."""
+    conn = world.helper.connect()
+    assert conn.request("STATUS") == ("ERR", {"reason": "not-logged-in"})
+    pid = world.helper.proc.pid
+    children = open(f"/proc/{pid}/task/{pid}/children").read().split()
+    assert children
+    for process in [pid, *children]:
+        limits = open(f"/proc/{process}/limits").read()
+        assert re.search(r"Max core file size\s+0\s+0\s", limits), limits
+    assert conn.request("BYE") == ("OK", {})
+
+
 def test_requests_need_a_login(world):
     conn = world.helper.connect()
     for verb, fields in (("STATUS", {}), ("SETUP-BEGIN", {}), ("DELETE", {"code": "123456"}), ("FORGET", {"device": "address:1.2.3.4"})):
@@ -368,7 +459,7 @@ def test_requests_need_a_login(world):
 
 
 def test_not_fresh_and_unanswered_prompts(world):
-    helper = Helper(world.bed, world.web_user, "short", fresh_login=2, session_idle=5)
+    helper = Helper(world.bed, world.web_user, "short", fresh_login=2, session_idle=5, answer_timeout=10)
     world.bed.servers.append(helper)
     user = world.user(enrolled=True)
     conn = helper.connect()
@@ -377,12 +468,14 @@ def test_not_fresh_and_unanswered_prompts(world):
     assert conn.request("DELETE", code=world.code(0)) == ("ERR", {"reason": "not-fresh"})
     assert conn.request("RECOVERY-NEW", code=world.code(0)) == ("ERR", {"reason": "not-fresh"})
     assert conn.request("STATUS")[0] == "OK", "a session that is not fresh still shows the status"
-    # A code prompt not answered within fresh_login ends the connection.
+    # A code prompt not answered within answer_timeout (not fresh_login, not session_idle) ends the
+    # connection: logins parked at the code prompt (a wrong password is asked for the code too) free
+    # their sessions.
     conn = helper.connect()
-    conn.send("LOGIN", user=user.name, rhost="127.0.0.1", password=PASSWORD)
+    conn.send("LOGIN", user=user.name, rhost="127.0.0.1", password="wrong-Password1")
     assert conn.receive() == ("PROMPT", {"kind": "code"})
     started = time.time()
-    assert conn.closed() and time.time() - started < 10
+    assert conn.closed() and 9 < time.time() - started < 20
     # A session without a request for session_idle seconds ends.
     conn = helper.connect()
     started = time.time()
@@ -394,17 +487,21 @@ def test_not_fresh_and_unanswered_prompts(world):
     assert conn.closed() and not os.path.exists(helper.path)
 
 
-def test_at_most_64_sessions_at_once(world):
+def test_at_most_max_sessions_at_once(world):
+    helper = Helper(world.bed, world.web_user, "few", max_sessions=3)
+    world.bed.servers.append(helper)
     sessions = []
-    for _ in range(64):
-        sessions.append(world.helper.connect())
+    for _ in range(3):
+        sessions.append(helper.connect())
         assert sessions[-1].request("STATUS") == ("ERR", {"reason": "not-logged-in"})
-    assert world.helper.connect().closed(), "the 65th session is refused"
+    assert helper.connect().closed(), "the 4th session is refused"
+    assert "refused a connection: 3 sessions are open already (max_sessions)" in world.bed.log()
     for conn in sessions:
         assert conn.request("BYE") == ("OK", {})
         conn.close()
     time.sleep(1.5)
-    assert world.helper.connect().request("BYE") == ("OK", {})
+    assert helper.connect().request("BYE") == ("OK", {})
+    helper.stop()
 
 
 def test_a_peer_other_than_the_web_user_and_root_is_refused(world):
@@ -520,12 +617,12 @@ def test_a_bad_configuration_refuses_to_start(world):
     path = os.path.join(world.bed.root, "bad.conf")
     sock = os.path.join(world.bed.root, "bad.sock")
 
-    def start(text, mode=0o644, *extra):
+    def start(text, mode=0o644, *extra, pamd=world.bed.pamd):
         with open(path, "w") as f:
             f.write(text)
         os.chmod(path, mode)
         return subprocess.run([testbed.SETUP, "web-helper", "--web-config", path, "--listen", sock, "--config", world.bed.config,
-                               "--state", world.bed.data, *extra], capture_output=True, text=True, timeout=30)
+                               "--state", world.bed.data, "--pam-dir", pamd, *extra], capture_output=True, text=True, timeout=30)
 
     web = f"web_user = {world.web_user.name}\n"
     proc = start(web + "# typo\nsetup_network = any\n")
@@ -534,6 +631,10 @@ def test_a_bad_configuration_refuses_to_start(world):
     assert proc.returncode == 1 and "line 2: setup_networks: '10.1.2.3/8' is not a network" in proc.stderr
     proc = start(web + "remember_days = 400\n")
     assert proc.returncode == 1 and "line 2: remember_days" in proc.stderr
+    proc = start(web + "answer_timeout = 5\n")
+    assert proc.returncode == 1 and "line 2: answer_timeout: must be a whole number from 10 to 600" in proc.stderr
+    proc = start(web + "max_sessions = 0\n")
+    assert proc.returncode == 1 and "line 2: max_sessions" in proc.stderr
     proc = start(web, 0o664)
     assert proc.returncode == 1 and "group or others write" in proc.stderr
     proc = start("web_user = ptwhnosuchuser\n")
@@ -542,6 +643,45 @@ def test_a_bad_configuration_refuses_to_start(world):
         f.write("not a socket")
     proc = start(web)
     assert proc.returncode == 1 and "is not a socket" in proc.stderr and open(sock).read() == "not a socket"
+    # The PAM service must exist (libpam would use "other", without pam_totp.so: a login with the
+    # password alone), be root's and not writable by others, and have an auth line with pam_totp.so.
+    os.unlink(sock)
+    proc = start(web + "pam_service = pam-totp-wbe\n")
+    assert proc.returncode == 1 and "pam-totp-wbe is missing; libpam would use 'other'" in proc.stderr, proc.stderr
+    assert f"install -m 644 -o root -g root {testbed.EXAMPLES}/pam-totp-web {world.bed.pamd}/pam-totp-wbe" in proc.stderr
+    stack = open(os.path.join(world.bed.pamd, SERVICE)).read()
+    pamd = os.path.join(world.bed.root, "pamd-bad")
+    os.mkdir(pamd)
+    service = os.path.join(pamd, SERVICE)
+    for text, mode, expected in (
+            (stack, 0o664, "group or others"),
+            (re.sub(r"(?m)^auth(.*pam_totp)", r"#auth\1", stack), 0o644, "has no 'auth' line with pam_totp.so"),
+            (re.sub(r"(?m)^auth(.*pam_totp)", r"-auth\1", stack), 0o644, "has no 'auth' line with pam_totp.so"),
+            (stack.replace("pam_totp.so", "pam_totp.so.old"), 0o644, "has no 'auth' line with pam_totp.so")):
+        with open(service, "w") as f:
+            f.write(text)
+        os.chmod(service, mode)
+        proc = start(web, pamd=pamd)
+        assert proc.returncode == 1 and expected in proc.stderr, (expected, proc.stderr)
+        assert not os.path.exists(sock)
+    os.unlink(service)
+    os.symlink(os.path.join(world.bed.pamd, SERVICE), service)
+    proc = start(web, pamd=pamd)
+    assert proc.returncode == 1 and "is not a regular file" in proc.stderr, proc.stderr
+    # The socket's directory must be root's, not writable by group or others, and not a link: else the
+    # web user could swap the socket's name for a link between bind and chown (and own any file).
+    web_dir = os.path.join(world.bed.root, "web-owned")
+    open_dir = os.path.join(world.bed.root, "world-writable")
+    link_dir = os.path.join(world.bed.root, "linked")
+    os.mkdir(web_dir, 0o755)
+    os.chown(web_dir, world.web_user.uid, world.web_user.uid)
+    os.mkdir(open_dir)
+    os.chmod(open_dir, 0o1777)
+    os.symlink(world.bed.root, link_dir)
+    for directory, expected in ((web_dir, "must be root's"), (open_dir, "must be root's"), (link_dir, "a link")):
+        proc = start(web, 0o644, "--listen", os.path.join(directory, "h.sock"))
+        assert proc.returncode == 1 and f"the socket's directory {directory}" in proc.stderr and expected in proc.stderr, proc.stderr
+        assert os.listdir(directory if directory != link_dir else web_dir) == []
     proc = start(web, 0o644, "--user", "root")
     assert proc.returncode != 0 and "--user" in proc.stderr
     assert not any(world.web_user.name in line and "listening" in line for line in proc.stderr.splitlines())

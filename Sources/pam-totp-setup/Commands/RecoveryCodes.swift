@@ -25,8 +25,8 @@ struct RecoveryCodes: ParsableCommand {
         let enrollment = try target.enrollment()
         try protectStandardOutput()
         let out = Output(json: json)
-        try proveHolding(target, enrollment, allowRecovery: true, out: out)
-        let codes = try saveWithNewRecoveryCodes(enrollment, count: count, target: target)
+        let (renewed, codes) = try withNewRecoveryCodes(enrollment, count: count)
+        try proveHoldingAndChange(target, enrollment, allowRecovery: true, out: out, change: .replace(renewed))
         if json {
             print(JSON.render([("user", .string(target.name)), ("recovery_codes", .array(codes.map(JSON.string)))]))
         } else {

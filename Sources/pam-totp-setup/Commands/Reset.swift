@@ -17,8 +17,12 @@ struct Reset: ParsableCommand {
         let enrollment = try target.enrollment()
         let out = Output(json: false)
         let byAdmin = common.user != nil && getuid() == 0
-        if !byAdmin { try proveHolding(target, enrollment, allowRecovery: true, out: out) }
-        try target.place.remove()
+        if byAdmin {
+            // The admin's decision: whatever enrollment is there now goes.
+            try withSignalsBlocked { try target.place.remove() }
+        } else {
+            try proveHoldingAndChange(target, enrollment, allowRecovery: true, out: out, change: .remove)
+        }
         if byAdmin {
             logAdminAction("reset: removed the enrollment of user=\(target.name) file=\(target.place.path) by=\(invokingUser())")
         }

@@ -41,6 +41,7 @@ struct WebHelper: ParsableCommand {
 
     func run() throws {
         guard geteuid() == 0 else { throw SetupError("web-helper runs as root (pam_unix and the module's state need it)") }
+        try guardProcessMemory()
         let portal = try Self.readConfig(webConfig)
         var networks: [CIDR] = []
         for entry in portal.setupNetworks {
@@ -59,6 +60,8 @@ struct WebHelper: ParsableCommand {
         } catch let error as Errno {
             throw SetupError("user database: \(error)")
         }
+        // Before listening: a missing or wrong service would let logins through without pam_totp.so.
+        try PAMServiceCheck.verify(service: portal.pamService, directory: pamDir)
         let settings = HelperSettings(portal: portal, setupNetworks: networks, site: site, pamDirectory: pamDir)
         let listener = HelperListener(path: listen ?? portal.helper, webUID: webAccount.uid, settings: settings)
         let socket = try listener.open()

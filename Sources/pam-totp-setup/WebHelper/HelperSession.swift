@@ -41,18 +41,31 @@ final class HelperSession {
         var fields: [(String, String)] = []
     }
 
-    init(channel: HelperChannel, settings: HelperSettings) {
+    /// When the session ends whatever it does (monotonic seconds).
+    private let endsAt: Int64
+
+    init(channel: HelperChannel, settings: HelperSettings, lifetime: Int) {
         self.channel = channel
         self.settings = settings
+        self.endsAt = Self.monotonicNow() + Int64(lifetime)
     }
 
     /// Serves requests until the session ends.
     func serve() {
         while true {
-            let received = channel.receive(within: settings.portal.sessionIdle)
+            let left = endsAt - Self.monotonicNow()
+            guard left > 0 else {
+                log("closed: the session's lifetime is over")
+                return
+            }
+            let received = channel.receive(within: Int(min(Int64(settings.portal.sessionIdle), left)))
             guard case .message(let request) = received else {
                 if case .malformed = received { log("closed: malformed line") }
-                if case .timeout = received { log("closed: idle for \(settings.portal.sessionIdle) s") }
+                if case .timeout = received {
+                    log(
+                        left <= Int64(settings.portal.sessionIdle)
+                            ? "closed: the session's lifetime is over" : "closed: idle for \(settings.portal.sessionIdle) s")
+                }
                 return
             }
             do {
@@ -119,7 +132,7 @@ final class HelperSession {
             password.utf8.count <= 1024, !password.utf8.contains(0)
         else { throw Refusal(reason: "bad-request") }
         self.rhost = rhost
-        let pam = PAMLogin(channel: channel, password: password, answerTimeout: settings.portal.freshLogin)
+        let pam = PAMLogin(channel: channel, password: password, answerTimeout: settings.portal.answerTimeout)
         switch pam.run(service: settings.portal.pamService, user: user, rhost: rhost, confdir: settings.pamDirectory) {
         case .connectionLost:
             log("login of user=\(user) rhost=\(rhost): the web process stopped answering; closed")
@@ -210,12 +223,25 @@ final class HelperSession {
         guard settings.setupAllowed(from: rhost) else { throw Refusal(reason: "network") }
         var typed = Array(code.utf8)
         let input = CodeInput.classify(Secret(taking: &typed), digits: pending.parameters.digits)
-        // As `enroll` confirms: the code judged against the new secret alone, nothing recorded.
-        guard case .otp = input, try decide(input, enrollment: pending, target: target, recorded: false).isSuccess else {
+        // As `enroll` confirms: the code judged against the new secret alone (not refused as a replay
+        // of the old enrollment's steps); its step is recorded with the new enrollment below, so the
+        // module refuses the same code afterwards.
+        let check = try codeCheck(input, enrollment: pending, target: target, origin: LoginOrigin(remoteHost: rhost, authInfo: nil))
+        let (outcome, accepted) = decideAlone(check, enrollment: pending)
+        guard case .otp = input, outcome.isSuccess else {
             log("setup code mismatch: user=\(target.name) rhost=\(rhost)")
             throw Refusal(reason: "mismatch")
         }
-        let codes = try withSignalsBlocked { try saveWithNewRecoveryCodes(pending, count: 10, target: target) }
+        let (enrollment, codes) = try withNewRecoveryCodes(pending, count: 10)
+        // Create-only, under the user's lock: an enrollment that appeared meanwhile (another session,
+        // the tool) is not replaced.
+        switch try changeEnrollment(target, expected: nil, check: nil, change: .create(enrollment, accepted: accepted)) {
+        case .changed: break
+        case .enrollmentChanged:
+            log("setup refused: user=\(target.name) rhost=\(rhost) was enrolled meanwhile")
+            throw Refusal(reason: "already-enrolled")
+        case .refused: throw Refusal(reason: "unavailable")
+        }
         self.pending = nil
         justEnrolled = pending.identifier
         log("enrolled: user=\(target.name) rhost=\(rhost) through the portal, with 10 recovery codes")
@@ -241,8 +267,9 @@ final class HelperSession {
     private func newRecoveryCodes(_ target: Target, code: String) throws -> PortalMessage {
         try requireFresh()
         guard let enrollment = try target.place.read() else { throw Refusal(reason: "not-enrolled") }
-        try prove(code, enrollment: enrollment, target: target, allowRecovery: false, purpose: "new recovery codes")
-        let codes = try withSignalsBlocked { try saveWithNewRecoveryCodes(enrollment, count: 10, target: target) }
+        let (renewed, codes) = try withNewRecoveryCodes(enrollment, count: 10)
+        try prove(
+            code, enrollment: enrollment, target: target, allowRecovery: false, purpose: "new recovery codes", change: .replace(renewed))
         log("new recovery codes: user=\(target.name) rhost=\(rhost)")
         return PortalMessage("OK", [("recovery", codes.joined(separator: ","))])
     }
@@ -250,8 +277,7 @@ final class HelperSession {
     private func delete(_ target: Target, code: String) throws -> PortalMessage {
         try requireFresh()
         guard let enrollment = try target.place.read() else { throw Refusal(reason: "not-enrolled") }
-        try prove(code, enrollment: enrollment, target: target, allowRecovery: true, purpose: "delete")
-        try withSignalsBlocked { try target.place.remove() }
+        try prove(code, enrollment: enrollment, target: target, allowRecovery: true, purpose: "delete", change: .remove)
         justEnrolled = nil
         log("deleted the enrollment: user=\(target.name) rhost=\(rhost)")
         return PortalMessage("OK")
@@ -272,15 +298,25 @@ final class HelperSession {
         return PortalMessage("OK")
     }
 
-    /// Decides the code asked before a change as `reset` and `recovery-codes` do (`decide`, recorded
-    /// in the module's state), with the browser's address as the throttling source.
-    private func prove(_ code: String, enrollment: Enrollment, target: Target, allowRecovery: Bool, purpose: String) throws {
+    /// Decides the code asked before a change as `reset` and `recovery-codes` do (recorded in the
+    /// module's state, with the browser's address as the throttling source) and, if it is accepted,
+    /// makes `change`: both under the user's lock, and only if the enrollment is still `enrollment`
+    /// (`changeEnrollment`).
+    private func prove(
+        _ code: String, enrollment: Enrollment, target: Target, allowRecovery: Bool, purpose: String, change: EnrollmentChange
+    ) throws {
         var typed = Array(code.utf8)
         var input = CodeInput.classify(Secret(taking: &typed), digits: enrollment.parameters.digits)
         if case .recovery = input, !allowRecovery { input = .malformed }
-        let outcome = try decide(
-            input, enrollment: enrollment, target: target, recorded: true, origin: LoginOrigin(remoteHost: rhost, authInfo: nil))
-        guard !outcome.isSuccess else { return }
+        let check = try codeCheck(input, enrollment: enrollment, target: target, origin: LoginOrigin(remoteHost: rhost, authInfo: nil))
+        let outcome: AttemptOutcome
+        switch try changeEnrollment(target, expected: enrollment, check: check, change: change) {
+        case .changed: return
+        case .refused(let refused): outcome = refused
+        case .enrollmentChanged:
+            log("\(purpose) refused: user=\(target.name) rhost=\(rhost): the enrollment changed meanwhile")
+            throw Refusal(reason: target.place.isPresent ? "unavailable" : "not-enrolled")
+        }
         log("\(purpose) refused: user=\(target.name) rhost=\(rhost) reason=\(outcome.reason)")
         switch outcome {
         case .throttled(let seconds): throw Refusal(reason: "throttled", fields: [("seconds", String(seconds))])

@@ -46,8 +46,9 @@ final class PAMLogin {
             started = pam_start(service, user, &conversation, &handle)
         }
         guard started == PAM_SUCCESS, let handle else { return .failure(reason: "unavailable", seconds: nil) }
+        // PAM_RUSER stays unset: it would claim the request comes from that same user (pam_rhosts,
+        // pam_succeed_if ruser, a site's own modules), while it comes from a browser somewhere.
         var status = pam_set_item(handle, PAM_RHOST, rhost)
-        if status == PAM_SUCCESS { status = pam_set_item(handle, PAM_RUSER, user) }
         if status == PAM_SUCCESS { status = pam_authenticate(handle, 0) }
         var accountRefused = false
         if status == PAM_SUCCESS {
