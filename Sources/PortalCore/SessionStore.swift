@@ -17,7 +17,8 @@ public enum SessionKind: Sendable, Equatable, CaseIterable {
 /// beyond; the web process opens no more than that in all, and keeps three quarters of them for
 /// users who are logged in: a login in progress needs only an enrolled name and any password (the
 /// stack asks for the code after a wrong password too), so logins in progress are capped at a
-/// quarter of `max_sessions` and at a few per browser address, and are refused (not evicted) beyond.
+/// quarter of `max_sessions` (refused beyond) and at a few per browser address (that address's
+/// login waiting longest for its user goes first).
 public struct SessionLimits: Sendable, Equatable {
     public var idleSeconds: Int64
     public var maxAnonymous: Int
@@ -54,8 +55,8 @@ public struct SessionLimits: Sendable, Equatable {
 /// requests from exhausting memory or the helper's processes (`SessionLimits`): a new anonymous
 /// session evicts the oldest anonymous one of the same address once that address has
 /// `maxAnonymousPerSource`, then the oldest from anywhere once there are `maxAnonymous`; a login
-/// that does not fit is refused (`beginLogin`), and one that waits longer than `answerSeconds` for
-/// the user is dropped (`sweep`).
+/// that does not fit is refused or evicts its own address's (`beginLogin`), and one that waits
+/// longer than `answerSeconds` for the user is dropped (`sweep`).
 ///
 /// Pure: the caller passes the clock and the random generator, and closes what comes back as evicted,
 /// expired or abandoned (their helper connections).
@@ -152,17 +153,28 @@ public struct SessionStore<Payload> {
     }
 
     /// Counts a new login's helper connection before it is opened: refused when it would pass
-    /// `maxConnections`, or, for a first login (not a login again while logged in), `maxLoggingIn`
-    /// or `maxLoggingInPerSource`. A login already in progress on the session is replaced (the caller
-    /// has closed its connection).
-    public mutating func beginLogin(_ token: String, now: Int64) -> LoginAdmission {
+    /// `maxConnections` or, for a first login (not a login again while logged in), `maxLoggingIn`.
+    /// When the browser's address already has `maxLoggingInPerSource` first logins in progress, the
+    /// one of them that has waited longest for its user's answer is dropped for it (`evicted`: close
+    /// its connection), as a flood from one address must cost only that address; when none of them
+    /// waits for its user (all are talking to the helper), the login is refused. A login already in
+    /// progress on the session is replaced (the caller has closed its connection).
+    public mutating func beginLogin(_ token: String, now: Int64, evicted: inout [Payload]) -> LoginAdmission {
         guard let entry = entry(token) else { return .gone }
         if !entry.loggingIn {
             guard connections < limits.maxConnections else { return .busy }
             if !entry.loggedIn {
+                let fromSource = entries.values.filter { $0.kind == .loggingIn && $0.source == entry.source }
+                if fromSource.count >= limits.maxLoggingInPerSource {
+                    let waiting = fromSource.filter { $0.waitingSince != nil }
+                    guard let oldest = waiting.min(by: { ($0.waitingSince ?? 0) < ($1.waitingSince ?? 0) }) else { return .busy }
+                    modify(oldest.token) {
+                        $0.loggingIn = false
+                        $0.waitingSince = nil
+                    }
+                    evicted.append(oldest.payload)
+                }
                 guard count(of: .loggingIn) < limits.maxLoggingIn else { return .busy }
-                let fromSource = entries.values.count { $0.kind == .loggingIn && $0.source == entry.source }
-                guard fromSource < limits.maxLoggingInPerSource else { return .busy }
             }
         }
         modify(token) {
@@ -170,6 +182,12 @@ public struct SessionStore<Payload> {
             $0.waitingSince = nil
         }
         return .admitted
+    }
+
+    /// `beginLogin` for a caller that has nothing to close (tests).
+    public mutating func beginLogin(_ token: String, now: Int64) -> LoginAdmission {
+        var evicted: [Payload] = []
+        return beginLogin(token, now: now, evicted: &evicted)
     }
 
     /// The helper asked a question: the login now waits for the user, at most `answerSeconds`.

@@ -110,7 +110,7 @@ final class SessionStoreTests: XCTestCase {
         var flood: [String] = []
         for index in 0..<6 { flood.append(store.create(index, source: "198.51.100.9", now: 0, using: &generator).token) }
         for token in flood.prefix(4) { XCTAssertEqual(store.beginLogin(token, now: 1), .admitted) }
-        XCTAssertEqual(store.beginLogin(flood[4], now: 1), .busy, "4 per address")
+        XCTAssertEqual(store.beginLogin(flood[4], now: 1), .busy, "4 per address, none waiting for its user")
         XCTAssertEqual(store.beginLogin(flood[0], now: 2), .admitted, "the same session's login again replaces its own")
         XCTAssertEqual(store.count(of: .loggingIn), 4)
         XCTAssertEqual(store.connections, 4)
@@ -132,6 +132,32 @@ final class SessionStoreTests: XCTestCase {
         XCTAssertEqual(store.beginLogin("unknown", now: 5), .gone)
         XCTAssertEqual(store.remove(flood[4]), 4)
         XCTAssertEqual(store.connections, 6)
+    }
+
+    /// A fifth login from one address drops that address's login waiting longest for its user, never
+    /// another address's.
+    func testAFifthLoginFromOneAddressEvictsItsOldestWaitingOne() {
+        var store = SessionStore<Int>(limits: SessionLimits(idleSeconds: 600, maxSessions: 256))
+        let (victim, _) = store.create(100, source: "192.0.2.1", now: 0, using: &generator)
+        XCTAssertEqual(store.beginLogin(victim, now: 0), .admitted)
+        XCTAssertTrue(store.loginWaits(victim, now: 0))
+        var flood: [String] = []
+        for index in 0..<6 { flood.append(store.create(index, source: "198.51.100.9", now: 0, using: &generator).token) }
+        for (index, token) in flood.prefix(4).enumerated() {
+            XCTAssertEqual(store.beginLogin(token, now: 1), .admitted)
+            XCTAssertTrue(store.loginWaits(token, now: 7 + Int64(index)))
+        }
+        var evicted: [Int] = []
+        XCTAssertEqual(store.beginLogin(flood[4], now: 20, evicted: &evicted), .admitted)
+        XCTAssertEqual(evicted, [0], "the one waiting since 7")
+        XCTAssertFalse(store.loginAnswered(flood[0]), "its answer finds it gone")
+        XCTAssertEqual(store.count(of: .loggingIn), 5)
+        XCTAssertEqual(store.connections, 5)
+        evicted = []
+        XCTAssertEqual(store.beginLogin(flood[5], now: 21, evicted: &evicted), .admitted)
+        XCTAssertEqual(evicted, [1], "the oldest waiting (since 8); flood[4], talking to the helper, is never evicted")
+        XCTAssertTrue(store.loginAnswered(victim), "another address's login is untouched")
+        XCTAssertEqual(store.connections, 5)
     }
 
     func testHelperConnectionsNeverPassMaxSessions() {

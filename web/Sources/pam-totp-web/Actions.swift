@@ -37,7 +37,15 @@ extension Portal {
             return Reply.redirect(back)
         }
         // The login's helper connection is counted before it is opened: beyond the caps, "busy".
-        switch store.withLock({ $0.beginLogin(token, now: System.monotonicSeconds()) }) {
+        // A login of the same address evicted for it is closed under the store's lock, as the
+        // sweeper closes one that waited too long.
+        let admission = store.withLock { store in
+            var evicted: [WebSession] = []
+            let admission = store.beginLogin(token, now: System.monotonicSeconds(), evicted: &evicted)
+            for old in evicted { old.abandonWaitingLogin() }
+            return admission
+        }
+        switch admission {
         case .admitted: break
         case .busy: return busyPage(info, session)
         case .gone: return Reply.redirect("/")
