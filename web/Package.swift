@@ -21,6 +21,8 @@ let package = Package(
                 .product(name: "PortalCore", package: "pam-totp"),
                 .product(name: "PortalProtocol", package: "pam-totp"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // HTTP1Channel's configuration (the idle timeout), which Hummingbird does not re-export.
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ]
         )

@@ -52,6 +52,10 @@ public enum Catalog {
         ("remember_title", "Remember this device"),
         ("remember_question", "Skip the code on this device for {days} days?"),
         ("remember_hint", "Choose No if this device is not your own (a shared or public computer)."),
+        (
+            "remember_address",
+            "A device is recognized by its network address: where others share it (behind the same router or NAT), logins to your account from there skip the code too."
+        ),
         ("remember_yes", "Yes, skip the code on this device"),
         ("remember_no", "No, always ask for the code"),
 
@@ -162,7 +166,8 @@ public enum Catalog {
         ),
         ("err_account_refused", "This account cannot log in now (it may have expired or been locked). Contact the help desk."),
         ("err_unavailable", "The service is temporarily unavailable. Please try again later."),
-        ("err_busy", "Too many people are using the service right now. Please try again in a few minutes."),
+        ("err_busy", "The service is busy right now. Please try again in a minute."),
+        ("err_internal", "Internal error. Please try again later."),
         ("err_mismatch", "The verification code does not match."),
         ("err_not_enrolled", "No authenticator is set up."),
         ("err_already_enrolled", "An authenticator is already set up. To set up a new phone, delete the current one first."),
@@ -235,6 +240,7 @@ public enum Catalog {
         ("remember_title", "この端末の記憶"),
         ("remember_question", "この端末では{days}日間、確認コードの入力を省略しますか？"),
         ("remember_hint", "ご自身の端末でない場合（共用のパソコンや公共の端末など）は「いいえ」を選んでください。"),
+        ("remember_address", "端末はネットワークのアドレスで識別します。同じルーターやNATの内側などアドレスを共有する場所からは、他の端末でもこのアカウントへのログインで確認コードが省略されます。"),
         ("remember_yes", "はい、この端末では確認コードを省略する"),
         ("remember_no", "いいえ、毎回確認コードを入力する"),
 
@@ -336,7 +342,8 @@ public enum Catalog {
         ("err_locked", "確認コードの誤りが多すぎるため、このアカウントの確認コードはロックされています。リカバリーコードでログインするか、ヘルプデスクにお問い合わせください。"),
         ("err_account_refused", "このアカウントは現在ログインできません（有効期限切れやロックの可能性があります）。ヘルプデスクにお問い合わせください。"),
         ("err_unavailable", "現在このサービスを利用できません。しばらくしてからもう一度お試しください。"),
-        ("err_busy", "現在アクセスが集中しています。数分後にもう一度お試しください。"),
+        ("err_busy", "現在混み合っています。1分ほどしてからもう一度お試しください。"),
+        ("err_internal", "内部エラーが発生しました。しばらくしてからもう一度お試しください。"),
         ("err_mismatch", "確認コードが一致しません。"),
         ("err_not_enrolled", "認証アプリが登録されていません。"),
         ("err_already_enrolled", "認証アプリはすでに登録されています。新しいスマートフォンを設定するには、先に今の登録を削除してください。"),
@@ -433,6 +440,7 @@ public enum MessageKey: String, CaseIterable, Sendable {
     case errAccountRefused = "err_account_refused"
     case errUnavailable = "err_unavailable"
     case errBusy = "err_busy"
+    case errInternal = "err_internal"
     case errMismatch = "err_mismatch"
     case errNotEnrolled = "err_not_enrolled"
     case errAlreadyEnrolled = "err_already_enrolled"

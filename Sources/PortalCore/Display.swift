@@ -40,10 +40,26 @@ public enum Display {
         return lines.joined(separator: "\r\n") + "\r\n"
     }
 
-    /// `2026-11-30 16:40 JST`: Unix seconds shown at a UTC offset (the server's time zone).
+    /// The times the helper may send (Unix seconds): 1970-01-01 to 9999-12-31 23:59:59 UTC. Anything
+    /// else is refused as malformed, so that no date arithmetic can overflow.
+    public static let timeRange: ClosedRange<Int64> = 0...253_402_300_799
+    /// The UTC offsets a time zone may have (tm_gmtoff is within a day).
+    public static let offsetRange: ClosedRange<Int64> = -86_400...86_400
+
+    /// A time as the helper writes it (decimal Unix seconds within `timeRange`), or nil.
+    public static func unixTime(_ text: String?) -> Int64? {
+        guard let text, !text.isEmpty, text.utf8.count <= 12, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let seconds = Int64(text), timeRange.contains(seconds)
+        else { return nil }
+        return seconds
+    }
+
+    /// `2026-11-30 16:40 JST`: Unix seconds shown at a UTC offset (the server's time zone); `?` for
+    /// a time outside `timeRange` or an offset outside `offsetRange`.
     public static func date(_ seconds: Int64, offset: Int64, zone: String) -> String {
-        let (local, overflow) = seconds.addingReportingOverflow(offset)
-        guard !overflow else { return "?" }
+        guard timeRange.contains(seconds), offsetRange.contains(offset) else { return "?" }
+        // Both bounded: no arithmetic below can overflow.
+        let local = seconds + offset
         let days = local >= 0 ? local / 86400 : (local - 86399) / 86400
         let secondOfDay = local - days * 86400
         let (year, month, day) = civil(fromDays: days)
@@ -84,14 +100,15 @@ public struct RememberedDevice: Equatable, Sendable {
     /// The fingerprint of a `key:` device, or nil.
     public var keyFingerprint: String? { device.hasPrefix("key:") ? String(device.dropFirst(4)) : nil }
 
-    /// Parses the list; nil if any entry is malformed. The times are the last two `@` fields.
+    /// Parses the list; nil if any entry is malformed (a time outside `Display.timeRange` too). The
+    /// times are the last two `@` fields.
     public static func parseList(_ text: String) -> [RememberedDevice]? {
         var devices: [RememberedDevice] = []
         for item in text.split(separator: ",") {
             let parts = item.split(separator: "@", omittingEmptySubsequences: false)
-            guard parts.count >= 3, let created = Int64(parts[parts.count - 2]), let expires = Int64(parts[parts.count - 1]) else {
-                return nil
-            }
+            guard parts.count >= 3, let created = Display.unixTime(String(parts[parts.count - 2])),
+                let expires = Display.unixTime(String(parts[parts.count - 1]))
+            else { return nil }
             let device = parts.dropLast(2).joined(separator: "@")
             guard let checked = Input.device(device) else { return nil }
             devices.append(RememberedDevice(device: checked, created: created, expires: expires))
@@ -123,7 +140,12 @@ public struct PortalStatus: Equatable, Sendable {
         algorithm = message["algorithm"].flatMap { ["SHA1", "SHA256", "SHA512"].contains($0) ? $0 : nil }
         digits = message["digits"].flatMap { parseNumber($0) }
         period = message["period"].flatMap { parseNumber($0) }
-        created = message["created"].flatMap { Int64($0) }
+        if let text = message["created"] {
+            guard let time = Display.unixTime(text) else { return nil }
+            created = time
+        } else {
+            created = nil
+        }
         recoveryLeft = message["recovery-left"].flatMap { parseNumber($0) }
         setupAllowed = message["setup-allowed"] == "yes"
         guard let devices = RememberedDevice.parseList(message["devices"] ?? "") else { return nil }

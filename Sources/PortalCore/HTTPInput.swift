@@ -60,15 +60,17 @@ public enum HTTPInput {
     }
 
     /// Whether a POST may be served: `Sec-Fetch-Site`, which every current browser sends, must be
-    /// `same-origin` or `none` (typed by the user), and an `Origin` must be this site (`host` is the
-    /// request's `Host`, which nginx passes on). `Origin: null` is what browsers send for a
-    /// same-origin form under `Referrer-Policy: no-referrer`, so it proves nothing either way; the
-    /// CSRF token and the SameSite cookie still guard such a request.
+    /// `same-origin` or `none` (typed by the user), and an `Origin` must be this site over HTTPS
+    /// (`host` is the request's `Host`, which nginx passes on; the portal is served over TLS only,
+    /// so an `http://` origin is another site, one an attacker on the path could speak for).
+    /// `Origin: null` is what browsers send for a same-origin form under `Referrer-Policy:
+    /// no-referrer`, so it proves nothing either way; the CSRF token and the SameSite cookie still
+    /// guard such a request.
     public static func isSameOrigin(origin: String?, secFetchSite: String?, host: String?) -> Bool {
         if let site = secFetchSite, site != "same-origin" && site != "none" { return false }
         if let origin, origin != "null" {
             guard let host, !host.isEmpty else { return false }
-            return origin == "https://" + host || origin == "http://" + host
+            return origin == "https://" + host
         }
         return true
     }

@@ -34,6 +34,10 @@ public struct WebConfig: Equatable, Sendable {
     public var contactJa: String? { portal.contactJa.flatMap { $0.isEmpty ? nil : $0 } }
     public var sessionIdle: Int { portal.sessionIdle }
     public var freshLogin: Int { portal.freshLogin }
+    /// `max_sessions`: the most helper connections at once.
+    public var maxSessions: Int { portal.maxSessions }
+    /// `answer_timeout`: seconds a login waits for the user's answer.
+    public var answerTimeout: Int { portal.answerTimeout }
 
     /// The defaults (no configuration file).
     public init() {

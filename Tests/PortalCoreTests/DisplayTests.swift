@@ -29,8 +29,32 @@ final class DisplayTests: XCTestCase {
         XCTAssertEqual(Display.date(0, offset: 0, zone: "UTC"), "1970-01-01 00:00 UTC")
         XCTAssertEqual(Display.date(1_795_999_226, offset: 32400, zone: "JST"), "2026-11-30 09:40 JST")
         XCTAssertEqual(Display.date(951_825_600, offset: 0, zone: ""), "2000-02-29 12:00")
-        XCTAssertEqual(Display.date(-1, offset: 0, zone: "UTC"), "1969-12-31 23:59 UTC")
-        XCTAssertEqual(Display.date(Int64.max, offset: 1, zone: "UTC"), "?")
+        XCTAssertEqual(Display.date(0, offset: -3600, zone: "X"), "1969-12-31 23:00 X", "a negative local time")
+        XCTAssertEqual(Display.date(253_402_300_799, offset: 0, zone: "UTC"), "9999-12-31 23:59 UTC")
+        XCTAssertEqual(Display.date(253_402_300_799, offset: 86400, zone: ""), "10000-01-01 23:59")
+    }
+
+    /// Times from the helper near Int64's ends: refused, never a trap.
+    func testExtremeTimes() {
+        for seconds in [Int64.min, Int64.min + 1, -1, 253_402_300_800, Int64.max] {
+            XCTAssertEqual(Display.date(seconds, offset: 0, zone: "UTC"), "?", String(seconds))
+            XCTAssertEqual(Display.date(seconds, offset: -86400, zone: "UTC"), "?", String(seconds))
+        }
+        XCTAssertEqual(Display.date(0, offset: Int64.min, zone: "UTC"), "?")
+        XCTAssertEqual(Display.date(0, offset: Int64.max, zone: "UTC"), "?")
+        XCTAssertEqual(Display.unixTime("1795999226"), 1_795_999_226)
+        XCTAssertEqual(Display.unixTime("0"), 0)
+        XCTAssertEqual(Display.unixTime("253402300799"), 253_402_300_799)
+        for bad in [
+            nil, "", "-1", "+1", "253402300800", "-9223372036854775808", "9223372036854775807", "99999999999999999999", " 1", "1e3",
+        ] {
+            XCTAssertNil(Display.unixTime(bad), bad ?? "nil")
+        }
+        let base: [(String, String)] = [("user", "taro"), ("enrolled", "yes"), ("setup-allowed", "no")]
+        XCTAssertNil(PortalStatus(PortalMessage("OK", base + [("created", "-9223372036854775808"), ("devices", "")])))
+        XCTAssertNil(PortalStatus(PortalMessage("OK", base + [("devices", "address:192.0.2.7@-9223372036854775808@1")])))
+        XCTAssertNil(PortalStatus(PortalMessage("OK", base + [("devices", "address:192.0.2.7@1@9223372036854775807")])))
+        XCTAssertNotNil(PortalStatus(PortalMessage("OK", base + [("created", "1"), ("devices", "address:192.0.2.7@1@2")])))
     }
 
     func testStatus() throws {

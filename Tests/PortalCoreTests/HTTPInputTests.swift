@@ -40,6 +40,10 @@ final class HTTPInputTests: XCTestCase {
         XCTAssertFalse(HTTPInput.isSameOrigin(origin: "https://portal.example", secFetchSite: nil, host: nil))
         XCTAssertFalse(HTTPInput.isSameOrigin(origin: "https://portal.example.evil", secFetchSite: nil, host: "portal.example"))
         XCTAssertFalse(HTTPInput.isSameOrigin(origin: "https://portal.example:444", secFetchSite: nil, host: "portal.example"))
+        XCTAssertFalse(
+            HTTPInput.isSameOrigin(origin: "http://portal.example", secFetchSite: nil, host: "portal.example"),
+            "TLS only: http is another origin")
+        XCTAssertFalse(HTTPInput.isSameOrigin(origin: "http://portal.example", secFetchSite: "same-origin", host: "portal.example"))
     }
 
     func testIPAddresses() {

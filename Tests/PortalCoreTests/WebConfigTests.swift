@@ -16,7 +16,20 @@ final class WebConfigTests: XCTestCase {
             XCTAssertNil(config.contactJa)
             XCTAssertEqual(config.sessionIdle, 600)
             XCTAssertEqual(config.freshLogin, 300)
+            XCTAssertEqual(config.maxSessions, 256)
+            XCTAssertEqual(config.answerTimeout, 120)
         }
+    }
+
+    /// The session caps follow the helper's max_sessions, and a waiting login its answer_timeout.
+    func testTheHelpersCapacity() throws {
+        let config = try parse("max_sessions = 40\nanswer_timeout = 30\n")
+        XCTAssertEqual(config.maxSessions, 40)
+        XCTAssertEqual(config.answerTimeout, 30)
+        let limits = SessionLimits(idleSeconds: 600, maxSessions: config.maxSessions, answerSeconds: Int64(config.answerTimeout))
+        XCTAssertEqual(limits.maxConnections, 40)
+        XCTAssertEqual(limits.maxLoggingIn, 10)
+        XCTAssertEqual(limits.answerSeconds, 30)
     }
 
     func testWhatTheWebProcessUses() throws {

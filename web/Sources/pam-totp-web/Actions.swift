@@ -14,39 +14,57 @@ extension Portal {
         if let login = session.login {
             session.drop(login.connection)
             session.login = nil
-            if !isAgain { _ = updateKind(session, token) }
+            session.setWaiting(nil)
+            store.withLock { $0.endLogin(token, loggedIn: false) }
         }
         let user: String
         switch Input.account(info.form["account"] ?? "", domains: config.domains) {
         case .success(let name): user = name
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect(back)
         }
         if !isAgain { session.lastAccount = user }
         if isAgain && user != session.user {
-            session.errors.append(Message(.errReauthAccount))
+            session.errors.add(Message(.errReauthAccount))
             return Reply.redirect(back)
         }
         let password: String
         switch Input.password(info.form["password"] ?? "") {
         case .success(let text): password = text
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect(back)
+        }
+        // The login's helper connection is counted before it is opened: beyond the caps, "busy".
+        // A login of the same address evicted for it is closed under the store's lock, as the
+        // sweeper closes one that waited too long.
+        let admission = store.withLock { store in
+            var evicted: [WebSession] = []
+            let admission = store.beginLogin(token, now: System.monotonicSeconds(), evicted: &evicted)
+            for old in evicted { old.abandonWaitingLogin() }
+            return admission
+        }
+        switch admission {
+        case .admitted: break
+        case .busy: return busyPage(info, session)
+        case .gone: return Reply.redirect("/")
         }
         let connection: HelperConnection
         do {
             connection = try await HelperConnection.connect(path: config.helper)
         } catch {
             System.writeError("cannot connect to the helper at \(config.helper): \(error)")
-            session.errors.append(Message(.errUnavailable))
+            store.withLock { $0.endLogin(token, loggedIn: false) }
+            session.errors.add(Message(.errUnavailable))
             return Reply.redirect(back)
         }
         session.track(connection)
         do {
             try await connection.send(PortalMessage("LOGIN", [("user", user), ("rhost", info.client), ("password", password)]))
         } catch {
+            // The helper closes a connection beyond its max_sessions at once.
+            if error == .closed { return loginBusy(info, session, token, connection) }
             return loginFailed(session, token, connection, [Message(.errUnavailable)])
         }
         return await conversation(info, session, token, connection: connection, user: user, answered: false)
@@ -55,14 +73,14 @@ extension Portal {
     /// `POST /login/code`: the code or a recovery code, as the module's prompt asked.
     func postLoginCode(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
         guard let login = session.login, login.step == .code else {
-            session.errors.append(Message(.errState))
+            session.errors.add(Message(.errState))
             return Reply.redirect("/")
         }
         let code: String
         switch Input.codeOrRecovery(info.form["code"] ?? "") {
         case .success(let text): code = text
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect("/login/code")
         }
         return await answer(info, session, token, login, code)
@@ -71,7 +89,7 @@ extension Portal {
     /// `POST /login/remember`: the answer to "Skip the code on this device?" (no unless yes).
     func postLoginRemember(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
         guard let login = session.login, case .remember = login.step else {
-            session.errors.append(Message(.errState))
+            session.errors.add(Message(.errState))
             return Reply.redirect("/")
         }
         return await answer(info, session, token, login, info.form["remember"] == "yes" ? "yes" : "no")
@@ -79,6 +97,12 @@ extension Portal {
 
     func answer(_ info: RequestInfo, _ session: WebSession, _ token: String, _ login: LoginInProgress, _ value: String) async -> Reply {
         session.login = nil
+        // A login that waited longer than answer_timeout was dropped by the sweeper.
+        let waiting = store.withLock { store in
+            session.setWaiting(nil)
+            return store.loginAnswered(token)
+        }
+        guard waiting else { return loginFailed(session, token, login.connection, [Message(.errSessionExpired)]) }
         do {
             try await login.connection.send(PortalMessage("ANSWER", [("value", value)]))
         } catch {
@@ -94,11 +118,13 @@ extension Portal {
         var errors: [Message] = []
         var notices: [Message] = []
         // A login relays a handful of lines; a helper that writes more is not followed further.
-        for _ in 0..<32 {
+        for index in 0..<32 {
             let message: PortalMessage
             do {
                 message = try await connection.receive()
             } catch {
+                // The helper closes a connection beyond its max_sessions without a word.
+                if !answered && index == 0 && error == .closed { return loginBusy(info, session, token, connection) }
                 // After an answer, a closed connection is most often the helper's own timeout.
                 let closed = error == .closed || error == .timeout
                 return loginFailed(session, token, connection, [Message(answered && closed ? .errSessionExpired : .errUnavailable)])
@@ -122,7 +148,8 @@ extension Portal {
                 session.notices += notices
                 return await loginSucceeded(info, session, token, connection: connection, user: user)
             case .failed(let text):
-                return loginFailed(session, token, connection, [text] + errors + notices)
+                // The reason last: a page keeps only the newest few messages.
+                return loginFailed(session, token, connection, errors + notices + [text])
             }
         }
         return loginFailed(session, token, connection, [Message(.errUnavailable)])
@@ -134,19 +161,35 @@ extension Portal {
         session.login = login
         session.errors += errors
         session.notices += notices
-        if session.user == nil { _ = updateKind(session, token) }
+        // From now on the sweeper closes the connection if the user does not answer in time.
+        let counted = store.withLock { store in
+            guard store.loginWaits(token, now: System.monotonicSeconds()) else { return false }
+            session.setWaiting(login.connection)
+            return true
+        }
+        guard counted else { return loginFailed(session, token, login.connection, [Message(.errSessionExpired)]) }
         return Reply.redirect(loginStepPath(session))
     }
 
     func loginFailed(_ session: WebSession, _ token: String, _ connection: HelperConnection, _ errors: [Message]) -> Reply {
+        endLogin(session, token, connection)
+        session.errors += errors
+        return Reply.redirect(session.user == nil ? "/" : "/login")
+    }
+
+    /// The helper refused the connection (it has max_sessions already): the busy page.
+    func loginBusy(_ info: RequestInfo, _ session: WebSession, _ token: String, _ connection: HelperConnection) -> Reply {
+        System.writeError("the helper closed a new connection at once: it has max_sessions sessions already")
+        endLogin(session, token, connection)
+        return busyPage(info, session)
+    }
+
+    /// The login's connection is closed and no longer counted.
+    func endLogin(_ session: WebSession, _ token: String, _ connection: HelperConnection) {
         session.drop(connection)
         session.login = nil
-        session.errors += errors
-        if session.user == nil {
-            _ = updateKind(session, token)
-            return Reply.redirect("/")
-        }
-        return Reply.redirect("/login")
+        session.setWaiting(nil)
+        store.withLock { $0.endLogin(token, loggedIn: false) }
     }
 
     func loginSucceeded(_ info: RequestInfo, _ session: WebSession, _ token: String, connection: HelperConnection, user: String) async
@@ -157,20 +200,12 @@ extension Portal {
             // A login again: the new connection is the fresh one; the old one ends.
             await old.bye()
             session.drop(old)
-            session.helper = connection
         } else {
             session.user = user
-            session.helper = connection
-            guard updateKind(session, token) else {
-                session.user = nil
-                session.helper = nil
-                await connection.bye()
-                session.drop(connection)
-                _ = updateKind(session, token)
-                session.errors.append(Message(.errBusy))
-                return Reply.redirect("/")
-            }
         }
+        session.helper = connection
+        // The login's connection is now the session's one (it was counted when the login began).
+        store.withLock { $0.endLogin(token, loggedIn: true) }
         session.loginAt = System.monotonicSeconds()
         session.csrf = Token.make()
         let newToken = rotate(token) ?? token
@@ -181,7 +216,7 @@ extension Portal {
         case .setup:
             reply = await beginSetup(session, newToken)
         case .newCodes, .delete:
-            session.notices.append(Message(.noticeReauthDone))
+            session.notices.add(Message(.noticeReauthDone))
             reply = Reply.redirect("/")
         case nil:
             reply = Reply.redirect("/")
@@ -221,7 +256,7 @@ extension Portal {
         case .loginLost:
             return loginLost(session, token)
         case .show(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect("/")
         }
     }
@@ -235,14 +270,14 @@ extension Portal {
     /// `POST /setup/verify`: saves the enrollment when the code verifies.
     func postVerify(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
         guard session.user != nil, session.setupStarted else {
-            session.errors.append(Message(.errNoPending))
+            session.errors.add(Message(.errNoPending))
             return Reply.redirect("/")
         }
         let code: String
         switch Input.code(info.form["code"] ?? "") {
         case .success(let digits): code = digits
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect("/setup/code")
         }
         guard let answer = await ask(session, PortalMessage("SETUP-VERIFY", [("code", code)])) else { return loginLost(session, token) }
@@ -250,18 +285,18 @@ extension Portal {
             session.setupStarted = false
             session.setupMismatch = false
             guard let codes = Display.recoveryCodes(answer) else {
-                session.errors.append(Message(.errUnavailable))
+                session.errors.add(Message(.errUnavailable))
                 return Reply.redirect("/")
             }
-            session.heldCodes = codes
+            session.holdCodes(codes)
             session.rememberOffered = true
-            session.notices.append(Message(.noticeSetupDone))
+            session.notices.add(Message(.noticeSetupDone))
             return Reply.redirect("/setup/done")
         }
         switch answer["reason"] {
         case "mismatch", "throttled", "locked":
             session.setupMismatch = true
-            session.errors.append(HelperText.error(answer))
+            session.errors.add(HelperText.error(answer))
             return Reply.redirect("/setup/code")
         case "no-pending":
             session.setupStarted = false
@@ -275,12 +310,12 @@ extension Portal {
     func postSetupRemember(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
         guard session.user != nil, session.rememberOffered else { return Reply.redirect("/") }
         session.rememberOffered = false
-        session.heldCodes = nil
+        session.dropCodes()
         guard info.form["remember"] == "yes" else { return Reply.redirect("/") }
         guard let answer = await ask(session, PortalMessage("REMEMBER")) else { return loginLost(session, token) }
         guard answer.verb == "OK" else { return helperRefused(session, token, answer, purpose: nil) }
-        if let until = answer["until"].flatMap({ Int64($0) }) {
-            session.notices.append(Message(.noticeRemembered, ["date": date(until)]))
+        if let until = Display.unixTime(answer["until"]) {
+            session.notices.add(Message(.noticeRemembered, ["date": date(until)]))
         }
         return Reply.redirect("/")
     }
@@ -294,7 +329,7 @@ extension Portal {
         switch Input.code(info.form["code"] ?? "") {
         case .success(let digits): code = digits
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect("/")
         }
         guard isFresh(loginAt: session.loginAt, now: System.monotonicSeconds(), freshSeconds: config.freshLogin) else {
@@ -303,12 +338,12 @@ extension Portal {
         guard let answer = await ask(session, PortalMessage("RECOVERY-NEW", [("code", code)])) else { return loginLost(session, token) }
         guard answer.verb == "OK" else { return helperRefused(session, token, answer, purpose: .newCodes) }
         guard let codes = Display.recoveryCodes(answer) else {
-            session.errors.append(Message(.errUnavailable))
+            session.errors.add(Message(.errUnavailable))
             return Reply.redirect("/")
         }
-        session.heldCodes = codes
+        session.holdCodes(codes)
         session.rememberOffered = false
-        session.notices.append(Message(.noticeNewCodes))
+        session.notices.add(Message(.noticeNewCodes))
         return Reply.redirect("/recovery-codes")
     }
 
@@ -319,11 +354,11 @@ extension Portal {
         switch Input.codeOrRecovery(info.form["code"] ?? "") {
         case .success(let text): code = text
         case .failure(let message):
-            session.errors.append(message)
+            session.errors.add(message)
             return Reply.redirect("/")
         }
         guard info.form["confirm"] == "yes" else {
-            session.errors.append(Message(.errConfirmDelete))
+            session.errors.add(Message(.errConfirmDelete))
             return Reply.redirect("/")
         }
         guard isFresh(loginAt: session.loginAt, now: System.monotonicSeconds(), freshSeconds: config.freshLogin) else {
@@ -331,7 +366,7 @@ extension Portal {
         }
         guard let answer = await ask(session, PortalMessage("DELETE", [("code", code)])) else { return loginLost(session, token) }
         guard answer.verb == "OK" else { return helperRefused(session, token, answer, purpose: .delete) }
-        session.notices.append(Message(.noticeDeleted))
+        session.notices.add(Message(.noticeDeleted))
         return Reply.redirect("/")
     }
 
@@ -339,12 +374,12 @@ extension Portal {
     func postForget(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
         guard session.user != nil else { return Reply.redirect("/") }
         guard let device = Input.device(info.form["device"] ?? "") else {
-            session.errors.append(Message(.errNoSuchDevice))
+            session.errors.add(Message(.errNoSuchDevice))
             return Reply.redirect("/")
         }
         guard let answer = await ask(session, PortalMessage("FORGET", [("device", device)])) else { return loginLost(session, token) }
         guard answer.verb == "OK" else { return helperRefused(session, token, answer, purpose: nil) }
-        session.notices.append(Message(.noticeDeviceForgotten))
+        session.notices.add(Message(.noticeDeviceForgotten))
         return Reply.redirect("/")
     }
 
@@ -357,7 +392,7 @@ extension Portal {
         _ = store.withLock { $0.remove(token) }
         session.terminate()
         let (fresh, newToken) = newSession(info)
-        if wasLoggedIn { fresh.notices.append(Message(.noticeLoggedOut)) }
+        if wasLoggedIn { fresh.notices.add(Message(.noticeLoggedOut)) }
         return withCookie(Reply.redirect("/"), newToken)
     }
 }

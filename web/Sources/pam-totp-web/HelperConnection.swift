@@ -37,6 +37,8 @@ final class HelperConnection: @unchecked Sendable {
     /// Longest wait for one answer: a PAM login with its failure delay, the module's throttling and
     /// a slow store fit easily.
     static let answerTimeoutSeconds = 60
+    /// Longest wait to connect: the helper accepts at once unless it is stuck.
+    static let connectTimeoutSeconds = 5
 
     private let fd: Int32
     private let queue = DispatchQueue(label: "pam-totp-web.helper")
@@ -77,6 +79,18 @@ final class HelperConnection: @unchecked Sendable {
             for (index, byte) in pathBytes.enumerated() { buffer[index] = byte }
             buffer[pathBytes.count] = 0
         }
+        // On Linux a blocking connect to a Unix socket whose backlog is full (a helper that stopped
+        // accepting) waits at most the send timeout: set before connecting, it bounds the wait, and
+        // with it the session lock the caller holds. It fails with EAGAIN then.
+        var connectTimeout = timeval(tv_sec: connectTimeoutSeconds, tv_usec: 0)
+        var receiveTimeout = timeval(tv_sec: answerTimeoutSeconds, tv_usec: 0)
+        guard setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &connectTimeout, socklen_t(MemoryLayout<timeval>.size)) == 0,
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receiveTimeout, socklen_t(MemoryLayout<timeval>.size)) == 0
+        else {
+            let error = errno
+            close(fd)
+            return .failure(.connect(error))
+        }
         let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
@@ -87,10 +101,12 @@ final class HelperConnection: @unchecked Sendable {
             close(fd)
             return .failure(.connect(error))
         }
-        var timeout = timeval(tv_sec: answerTimeoutSeconds, tv_usec: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var sendTimeout = timeval(tv_sec: 10, tv_usec: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
+        guard setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size)) == 0 else {
+            let error = errno
+            close(fd)
+            return .failure(.connect(error))
+        }
         return .success(HelperConnection(fd: fd))
     }
 

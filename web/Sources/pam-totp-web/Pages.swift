@@ -14,16 +14,19 @@ extension Portal {
         _ template: String, _ language: Language, _ session: WebSession?, _ values: [String: Any] = [:], extraErrors: [Message] = [],
         status: HTTPResponse.Status = .ok
     ) -> Reply {
+        // Recovery codes are shown once: any other page drops them.
+        if let session, !HeldCodes.survive(rendering: template) { session.dropCodes() }
         var context = values
         context["lang"] = language.rawValue
         context["isEnglish"] = language == .en
         context["isJapanese"] = language == .ja
         context["t"] = Catalog.table(language)
         context["csrf"] = session?.csrf ?? ""
-        let errors = ((session?.errors ?? []) + extraErrors).map { $0.text(in: language) }
-        let notices = (session?.notices ?? []).map { $0.text(in: language) }
-        session?.errors = []
-        session?.notices = []
+        var shown = PendingMessages()
+        shown.add(session?.errors.take() ?? [])
+        shown.add(extraErrors)
+        let errors = shown.items.map { $0.text(in: language) }
+        let notices = (session?.notices.take() ?? []).map { $0.text(in: language) }
         context["errors"] = errors
         context["hasErrors"] = !errors.isEmpty
         context["notices"] = notices
@@ -34,7 +37,8 @@ extension Portal {
         }
         guard let html = library.render(context, withTemplate: template) else {
             System.writeError("template \(template) is missing")
-            return Reply(status: .internalServerError, contentType: "text/plain; charset=utf-8", body: Array("Internal error\n".utf8))
+            let text = Message(.errInternal).text(in: language) + "\n"
+            return Reply(status: .internalServerError, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
         }
         return Reply(status: status, body: Array(html.utf8))
     }
@@ -45,6 +49,7 @@ extension Portal {
     }
 
     func date(_ seconds: Int64) -> String {
+        guard Display.timeRange.contains(seconds) else { return "?" }
         let zone = System.localZone(at: seconds)
         return Display.date(seconds, offset: zone.offset, zone: zone.zone)
     }
@@ -59,7 +64,7 @@ extension Portal {
     }
 
     func dashboard(_ info: RequestInfo, _ session: WebSession, _ token: String) async -> Reply {
-        session.heldCodes = nil
+        session.dropCodes()
         session.rememberOffered = false
         guard let answer = await ask(session, PortalMessage("STATUS")) else { return loginLost(session, token) }
         guard answer.verb == "OK", let status = PortalStatus(answer) else {
@@ -143,7 +148,7 @@ extension Portal {
             let issuer = answer["issuer"], let account = answer["account"]
         else {
             session.setupStarted = false
-            session.errors.append(answer.verb == "ERR" ? HelperText.error(answer) : Message(.errUnavailable))
+            session.errors.add(answer.verb == "ERR" ? HelperText.error(answer) : Message(.errUnavailable))
             return nil
         }
         return ["secret": Display.groupSecret(secret), "issuer": issuer, "accountName": account, "qrSize": 288]
@@ -189,7 +194,9 @@ extension Portal {
 
     /// `GET /setup/done` and `GET /recovery-codes`: the codes just made, shown once.
     func recoveryPage(_ info: RequestInfo, _ session: WebSession, afterSetup: Bool) -> Reply {
-        guard session.user != nil, let codes = session.heldCodes, session.rememberOffered == afterSetup else { return Reply.redirect("/") }
+        guard session.user != nil, let codes = session.heldCodes(), session.rememberOffered == afterSetup else {
+            return Reply.redirect("/")
+        }
         return render(
             "recovery", info.language, session,
             [
@@ -199,9 +206,10 @@ extension Portal {
             ])
     }
 
-    /// `GET /recovery-codes.txt`: only while the codes just shown are held.
+    /// `GET /recovery-codes.txt`: only while the codes just shown are held (until another page, at
+    /// most ten minutes).
     func recoveryFile(_ info: RequestInfo, _ session: WebSession) -> Reply {
-        guard let user = session.user, let codes = session.heldCodes else { return notFound(info) }
+        guard let user = session.user, let codes = session.heldCodes() else { return notFound(info) }
         let text = Display.recoveryFile(codes: codes, account: user, date: date(System.wallSeconds()), language: info.language)
         return Reply(contentType: "text/plain; charset=utf-8", body: Array(text.utf8), attachment: "recovery-codes.txt")
     }

@@ -27,6 +27,8 @@ struct Reply {
     var location: String?
     var cookies: [String] = []
     var attachment: String?
+    /// `Retry-After`, in seconds.
+    var retryAfter: Int?
 
     static func redirect(_ location: String) -> Reply {
         Reply(status: .seeOther, contentType: "text/plain; charset=utf-8", location: location)
@@ -47,7 +49,10 @@ final class Portal: Sendable {
         self.config = config
         self.library = library
         self.staticFiles = staticFiles
-        store = Mutex(SessionStore(limits: SessionLimits(idleSeconds: Int64(config.sessionIdle))))
+        store = Mutex(
+            SessionStore(
+                limits: SessionLimits(
+                    idleSeconds: Int64(config.sessionIdle), maxSessions: config.maxSessions, answerSeconds: Int64(config.answerTimeout))))
     }
 
     // MARK: - The one entry point
@@ -112,7 +117,7 @@ final class Portal: Sendable {
     static let realIP = HTTPField.Name("X-Real-IP")!
     static let host = HTTPField.Name("Host")!
     static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
-    static let contentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    static let contentTypeOptions = HTTPField.Name.xContentTypeOptions
     static let frameOptions = HTTPField.Name("X-Frame-Options")!
     static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
 
@@ -128,6 +133,7 @@ final class Portal: Sendable {
         headers[Self.referrerPolicy] = "no-referrer"
         if let location = reply.location { headers[.location] = location }
         if let attachment = reply.attachment { headers[.contentDisposition] = "attachment; filename=\"\(attachment)\"" }
+        if let retryAfter = reply.retryAfter { headers[.retryAfter] = String(retryAfter) }
         for cookie in reply.cookies { headers.append(HTTPField(name: .setCookie, value: cookie)) }
         headers[.contentLength] = String(reply.body.count)
         let milliseconds = (System.monotonicNanoseconds() - started) / 1_000_000
@@ -210,11 +216,9 @@ final class Portal: Sendable {
             let lookup = store.withLock { $0.lookup(token, now: now) }
             switch lookup {
             case .found(let session):
-                guard await session.lock.acquire() else {
-                    return errorPage(.serviceUnavailable, Message(.errBusy), language: info.language)
-                }
+                guard await session.lock.acquire() else { return busyPage(info, nil) }
                 let reply: Reply
-                if session.isTerminated {
+                if session.isTerminated || !isCurrent(token) {
                     reply = Reply.redirect("/")
                 } else {
                     reply = await body(session, token)
@@ -230,7 +234,7 @@ final class Portal: Sendable {
         }
         guard create || expired else { return Reply.redirect("/") }
         let (session, token) = newSession(info)
-        if expired { session.errors.append(Message(.errSessionExpired)) }
+        if expired { session.errors.add(Message(.errSessionExpired)) }
         guard create else { return withCookie(Reply.redirect("/"), token) }
         _ = await session.lock.acquire()
         let reply = await body(session, token)
@@ -244,16 +248,14 @@ final class Portal: Sendable {
         let lookup = info.token.map { token in store.withLock { $0.lookup(token, now: System.monotonicSeconds()) } }
         switch lookup {
         case .found(let session):
-            guard let token = info.token, await session.lock.acquire() else {
-                return errorPage(.serviceUnavailable, Message(.errBusy), language: info.language)
-            }
+            guard let token = info.token, await session.lock.acquire() else { return busyPage(info, nil) }
             let reply: Reply
-            if session.isTerminated {
+            if session.isTerminated || !isCurrent(token) {
                 reply = Reply.redirect("/")
             } else if let csrf = info.form["csrf"], Token.equal(csrf, session.csrf) {
                 reply = await body(session, token)
             } else {
-                session.errors.append(Message(.errCSRF))
+                session.errors.add(Message(.errCSRF))
                 reply = Reply.redirect("/")
             }
             await session.lock.release()
@@ -265,8 +267,16 @@ final class Portal: Sendable {
         }
         // No session (a form from before a restart, or without cookies), or an expired one.
         let (session, token) = newSession(info)
-        session.errors.append(Message(info.token == nil ? .errCSRF : .errSessionExpired))
+        session.errors.add(Message(info.token == nil ? .errCSRF : .errSessionExpired))
         return withCookie(Reply.redirect("/"), token)
+    }
+
+    /// Whether `token` is still its session's, checked once the session's lock is held: a request
+    /// that waited for the lock with the cookie from before a login (which gave the session a new
+    /// token) or a logout is not run on the session. It gets the start page, as for an expired
+    /// session, but no new cookie: the browser that logged in keeps the one it got.
+    func isCurrent(_ token: String) -> Bool {
+        store.withLock { $0.isCurrent(token) }
     }
 
     func newSession(_ info: RequestInfo) -> (WebSession, String) {
@@ -283,14 +293,6 @@ final class Portal: Sendable {
         return reply
     }
 
-    /// Moves the session to its kind in the store; false when the cap of logged-in sessions is reached.
-    func updateKind(_ session: WebSession, _ token: String) -> Bool {
-        let kind = session.kind
-        guard let evicted = store.withLock({ $0.setKind(token, kind) }) else { return false }
-        for old in evicted where old !== session { old.terminate() }
-        return true
-    }
-
     /// A new token for the session (after a login): the old cookie is dead.
     func rotate(_ token: String) -> String? {
         var generator = SystemRandomNumberGenerator()
@@ -301,9 +303,19 @@ final class Portal: Sendable {
     /// session is anonymous again and the start page asks to log in.
     func loginLost(_ session: WebSession, _ token: String) -> Reply {
         session.resetToAnonymous()
-        _ = updateKind(session, token)
-        session.errors.append(Message(.errSessionExpired))
+        store.withLock { $0.logOut(token) }
+        session.errors.add(Message(.errSessionExpired))
         return Reply.redirect("/")
+    }
+
+    /// Every helper connection the portal may open is in use (docs/PORTAL.md, "Sessions and the
+    /// helper's capacity"): "busy, try again in a minute", in the page's language.
+    func busyPage(_ info: RequestInfo, _ session: WebSession?) -> Reply {
+        var reply = render(
+            "message", info.language, session, ["heading": Message(.errBusy).text(in: info.language)], extraErrors: [Message(.errBusy)],
+            status: .serviceUnavailable)
+        reply.retryAfter = 60
+        return reply
     }
 
     /// Sends a request on the session's logged-in connection. nil when the connection is gone.

@@ -67,14 +67,19 @@ final class WebSession: @unchecked Sendable {
     var rememberOffered = false
     /// The account of the last login tried, so that the login form after a failure is not empty.
     var lastAccount = ""
-    /// The recovery codes just shown, for the download; dropped when the user moves on.
-    var heldCodes: [String]?
-    var errors: [Message] = []
-    var notices: [Message] = []
+    /// Shown by the next page: the newest few, none twice.
+    var errors = PendingMessages()
+    var notices = PendingMessages()
 
     /// Every open connection of the session, so that `terminate()` can end them from any thread.
     private let connections = Mutex<[ObjectIdentifier: HelperConnection]>([:])
+    /// The connection of a login waiting for the user's answer, so that the sweeper can close it
+    /// after `answer_timeout` (from outside the lock; set and cleared under the store's lock).
+    private let waitingLogin = Mutex<HelperConnection?>(nil)
     private let terminated = Mutex(false)
+    /// The recovery codes just made, for their page and the download: dropped when another page is
+    /// shown, and after ten minutes (by the sweeper too, outside the lock).
+    private let held = Mutex<HeldCodes?>(nil)
 
     init(csrf: String) {
         self.csrf = csrf
@@ -103,6 +108,48 @@ final class WebSession: @unchecked Sendable {
         for connection in open { connection.shutdown() }
     }
 
+    /// The login waits for the user's answer on `connection` (nil: no longer).
+    func setWaiting(_ connection: HelperConnection?) {
+        waitingLogin.withLock { $0 = connection }
+    }
+
+    /// The login waited too long for the user: its connection ends now (the helper's child exits),
+    /// and the next request on the session finds it closed.
+    func abandonWaitingLogin() {
+        let connection = waitingLogin.withLock { waiting in
+            defer { waiting = nil }
+            return waiting
+        }
+        connection?.shutdown()
+    }
+
+    func holdCodes(_ codes: [String]) {
+        held.withLock { $0 = HeldCodes(codes, now: System.monotonicSeconds()) }
+    }
+
+    /// The codes while they may be shown or downloaded; expired ones are dropped.
+    func heldCodes() -> [String]? {
+        let now = System.monotonicSeconds()
+        return held.withLock { held in
+            guard let codes = held, codes.isLive(now: now) else {
+                held = nil
+                return nil
+            }
+            return codes.codes
+        }
+    }
+
+    func dropCodes() {
+        held.withLock { $0 = nil }
+    }
+
+    /// Drops the codes once they are too old (the sweeper, for sessions nobody uses any more).
+    func expireCodes(now: Int64) {
+        held.withLock { held in
+            if let codes = held, !codes.isLive(now: now) { held = nil }
+        }
+    }
+
     /// Forgets the login: what is left is an anonymous session.
     func resetToAnonymous() {
         drop(helper)
@@ -114,11 +161,7 @@ final class WebSession: @unchecked Sendable {
         setupStarted = false
         setupMismatch = false
         rememberOffered = false
-        heldCodes = nil
-    }
-
-    var kind: SessionKind {
-        if user != nil { return .loggedIn }
-        return login != nil ? .loggingIn : .anonymous
+        dropCodes()
+        setWaiting(nil)
     }
 }

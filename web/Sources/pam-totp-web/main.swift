@@ -3,6 +3,7 @@
 // `pam-totp-setup web-helper`, over one Unix-socket connection per browser session.
 import Glibc
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Mustache
 import PortalCore
@@ -134,6 +135,9 @@ let helperPath = config.helper
 let socketGroup = config.socketGroup
 let application = Application(
     responder: CallbackResponder<BasicRequestContext> { request, _ in await portal.respond(to: request) },
+    // A connection idle for 30 seconds (no request in progress) is closed: idle or half-sent
+    // requests cannot hold connections open for ever. nginx opens a new one when it needs to.
+    server: .http1(configuration: HTTP1Channel.Configuration(idleTimeout: .seconds(30))),
     configuration: ApplicationConfiguration(address: address, serverName: nil),
     onServerRunning: { _ in
         if case .unix(let path) = listen, let problem = System.secureSocket(path, group: socketGroup) {
@@ -145,12 +149,22 @@ let application = Application(
     logger: logger
 )
 
-// Sessions idle too long are removed every 30 seconds; their helper conversations end with them.
+// Every 10 seconds: sessions idle too long are removed, and their helper conversations end with
+// them; recovery codes held too long are dropped; a login that has waited answer_timeout seconds
+// for the user's answer ends (its connection is closed under the store's lock, so that a request
+// answering it at that moment finds it gone).
 let sweeper = Task {
     while !Task.isCancelled {
-        try? await Task.sleep(for: .seconds(30))
-        let expired = portal.store.withLock { $0.sweep(now: System.monotonicSeconds()) }
+        try? await Task.sleep(for: .seconds(10))
+        let now = System.monotonicSeconds()
+        let (expired, live) = portal.store.withLock { store in
+            let swept = store.sweep(now: now)
+            for session in swept.loginsAbandoned { session.abandonWaitingLogin() }
+            return (swept.expired, store.payloads)
+        }
         for session in expired { session.terminate() }
+        // Recovery codes held longer than ten minutes go, even in a session nobody uses.
+        for session in live { session.expireCodes(now: now) }
     }
 }
 
