@@ -42,6 +42,21 @@ public enum LoginEvent: Equatable, Sendable {
     }
 }
 
+extension LoginEvent {
+    /// What a failed login's page shows: the module's notes, then the reason, last (a page keeps only
+    /// the newest few). Throttling and a lockout are said once, by the reason, not again by the
+    /// module's note that says the same.
+    public static func failureMessages(errors: [Message], notices: [Message], reason: Message) -> [Message] {
+        let repeated: [MessageKey]
+        switch reason.key {
+        case .errLoginThrottled, .errLoginThrottledLater: repeated = [.noteThrottled, .errLoginThrottledLater]
+        case .errLocked: repeated = [.noteLocked]
+        default: repeated = []
+        }
+        return errors.filter { !repeated.contains($0.key) } + notices + [reason]
+    }
+}
+
 /// What a refused action (an `ERR`, or anything but `OK`) leads to.
 public enum ActionRefusal: Equatable, Sendable {
     /// `not-fresh`: the password (and code) again, then the action.

@@ -25,6 +25,20 @@ final class LoginEventTests: XCTestCase {
         XCTAssertEqual(event("OK"), .failed(Message(.errUnavailable)))
     }
 
+    func testThrottlingAndLockoutAreSaidOnceWhenALoginFails() {
+        let throttled = Message(.noteThrottled, ["seconds": "30"])
+        let wrong = Message(.noteWrongCode)
+        let recovery = Message(.noteRecoveryAcceptedOne)
+        XCTAssertEqual(
+            LoginEvent.failureMessages(
+                errors: [wrong, throttled], notices: [recovery], reason: Message(.errLoginThrottled, ["seconds": "30"])),
+            [wrong, recovery, Message(.errLoginThrottled, ["seconds": "30"])])
+        XCTAssertEqual(
+            LoginEvent.failureMessages(errors: [Message(.noteLocked)], notices: [], reason: Message(.errLocked)), [Message(.errLocked)])
+        XCTAssertEqual(
+            LoginEvent.failureMessages(errors: [wrong], notices: [], reason: Message(.errLoginFailed)), [wrong, Message(.errLoginFailed)])
+    }
+
     func testRefusedActions() {
         XCTAssertEqual(ActionRefusal(PortalMessage("ERR", [("reason", "not-fresh")])), .loginAgain)
         XCTAssertEqual(ActionRefusal(PortalMessage("ERR", [("reason", "not-logged-in")])), .loginLost)

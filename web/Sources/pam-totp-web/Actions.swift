@@ -148,8 +148,7 @@ extension Portal {
                 session.notices += notices
                 return await loginSucceeded(info, session, token, connection: connection, user: user)
             case .failed(let text):
-                // The reason last: a page keeps only the newest few messages.
-                return loginFailed(session, token, connection, errors + notices + [text])
+                return loginFailed(session, token, connection, LoginEvent.failureMessages(errors: errors, notices: notices, reason: text))
             }
         }
         return loginFailed(session, token, connection, [Message(.errUnavailable)])
