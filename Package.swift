@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "PortalProtocol"),
         // pam-totp-web's decisions, without Hummingbird: its configuration, accounts, languages and
         // their messages, sessions and tokens, and what its pages show (web/ is the HTTP edge).
-        .target(name: "PortalCore", dependencies: ["PortalProtocol"]),
+        .target(name: "PortalCore", dependencies: ["PortalProtocol", "TOTPCore"]),
         .executableTarget(
             name: "pam-totp-setup",
             dependencies: [
