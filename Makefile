@@ -117,18 +117,21 @@ build/pam_totp.so: $(MODULE_SWIFT) $(MODULE_C) $(C_HEADERS) Sources/CPAMTOTPShim
 	$(EMBEDDED_CC) -o $@ $(MODULE_LINK)
 	strip --strip-unneeded $@
 
-# Installs the Debian packages the build and the tests need; does nothing when all are present.
+# Installs the Debian packages the build and the tests need, and selenium into $(PYTHON_DEPS); does
+# nothing when all are present. It takes no lock of its own: whoever shares the machine wraps the
+# whole command (`flock /tmp/pamtotp-system.lock make check`), and a second flock on the same file
+# inside would wait for ever.
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
-	    flock /tmp/pamtotp-system.lock sh -c "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	else echo "all build and test packages are installed"; fi
 	@if cmp -s $(PYTHON_REQS) $(PYTHON_DEPS)/requirements.txt; then echo "selenium is installed in $(PYTHON_DEPS)"; else \
 	    rm -rf $(PYTHON_DEPS) && \
-	    flock /tmp/pamtotp-system.lock $(PYTHON) -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-cache-dir \
+	    $(PYTHON) -m pip install -q --disable-pip-version-check --root-user-action=ignore --no-cache-dir \
 	        --require-hashes --only-binary :all: --target $(PYTHON_DEPS) -r $(PYTHON_REQS) && \
 	    cp $(PYTHON_REQS) $(PYTHON_DEPS)/requirements.txt; fi
 
