@@ -57,9 +57,7 @@ def walk(site, user, shots):
         step("Logging out, and in again: the password, then the next code from oathtool")
         browser.logout()
         browser.login(user.name, user.password)
-        browser.enter_code(portal.totp_from_uri(uri, offset=1))
-        if browser.has("remember-form"):
-            browser.answer_remember(yes=False)
+        browser.enter_code_and_decline(portal.totp_from_uri(uri, offset=1))
         status = browser.text("status")
         print(f"  logged in again; two-factor status: {status}")
         browser.logout()

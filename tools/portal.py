@@ -499,6 +499,12 @@ class Browser:
         self.fill("code-form", code=code)
         self.submit("code-form")
 
+    def enter_code_and_decline(self, code):
+        """The code page, then No to the remember question if the module asks it."""
+        self.enter_code(code)
+        if self.has("remember-form"):
+            self.answer_remember(yes=False)
+
     def answer_remember(self, yes=False):
         """The remember question after setup or a login with a code: No unless YES."""
         if not self.find("remember-form").find_elements(*_by_css("input[name=remember][value=no]"))[0].is_selected():

@@ -123,9 +123,7 @@ def test_a_code_accepted_by_the_portal_is_refused_by_ocserv(site):
     code = oathtool(KEY, offset=1)
     with site.browser("en") as browser:
         browser.login(user.name, user.password)
-        browser.enter_code(code)
-        if browser.has("remember-form"):
-            browser.answer_remember(yes=False)
+        browser.enter_code_and_decline(code)
         assert browser.text("status") == "On", browser.page_text()
     rc, cookie = openconnect(site.ocserv, user, [user.password, code])
     assert cookie is None
@@ -224,9 +222,7 @@ def test_new_recovery_codes_after_a_current_code_replace_the_old_ones(site):
     old = enroll(site, user)["recovery_codes"]
     with site.browser("en") as browser:
         browser.login(user.name, user.password)
-        browser.enter_code(old[0])
-        if browser.has("remember-form"):
-            browser.answer_remember(yes=False)
+        browser.enter_code_and_decline(old[0])
         # A recovery code is not a current code: refused (by its form, before the helper), nothing changed.
         browser.fill("new-codes", code=old[1])
         browser.submit("new-codes")
@@ -277,9 +273,7 @@ def test_delete_after_fresh_login_asks_for_the_password_again(site):
     recovery = enroll(site, user)["recovery_codes"]
     with site.browser("en") as browser:
         browser.login(user.name, user.password)
-        browser.enter_code(recovery[0])
-        if browser.has("remember-form"):
-            browser.answer_remember(yes=False)
+        browser.enter_code_and_decline(recovery[0])
         assert browser.text("status") == "On"
         time.sleep(3)
         browser.fill("delete", code=recovery[1], confirm=True)
@@ -291,9 +285,7 @@ def test_delete_after_fresh_login_asks_for_the_password_again(site):
         browser.fill("login", password=user.password)
         browser.submit("login")
         if browser.has("code-form"):
-            browser.enter_code(recovery[1])
-            if browser.has("remember-form"):
-                browser.answer_remember(yes=False)
+            browser.enter_code_and_decline(recovery[1])
         # Back on the dashboard, still enrolled: the deletion is asked again, not done behind the user's back.
         assert browser.text("status") == "On", browser.page_text()
         assert browser.has("delete")

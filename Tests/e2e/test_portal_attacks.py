@@ -112,9 +112,7 @@ def test_a_cross_site_form_post_from_a_page_on_another_origin_is_refused(site):
     try:
         with site.browser("en") as browser:
             browser.login(user.name, user.password)
-            browser.enter_code(recovery[0])
-            if browser.has("remember-form"):
-                browser.answer_remember(yes=False)
+            browser.enter_code_and_decline(recovery[0])
             assert browser.text("status") == "On"
             for path in ("logout", "delete", "login/remember"):
                 # The attacker's page submits its form to the portal by itself: the browser ends on
