@@ -483,9 +483,22 @@ class Browser:
         self.wait_for_new_page(old)
 
     def wait_for_new_page(self, old, timeout=30):
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
-        WebDriverWait(self.driver, timeout).until(expected_conditions.staleness_of(old))
+
+        def gone(_driver):
+            # selenium's staleness_of, but also for the error Chrome gives while the old document is
+            # being replaced ("Node with given id does not belong to the document"): the old page is gone.
+            try:
+                old.is_enabled()
+                return False
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as error:
+                if "does not belong to the document" in str(error):
+                    return True
+                raise
+        WebDriverWait(self.driver, timeout).until(gone)
         WebDriverWait(self.driver, timeout).until(
             lambda driver: driver.execute_script("return document.readyState") == "complete")
 
